@@ -1,0 +1,140 @@
+"""The Python API; the command line is a thin layer over these functions."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+from .errors import InvalidModel, PluginError, UsageError
+from .registry import get_registry
+from .specs import load_target
+
+
+# -- listings (import nothing heavy) --------------------------------------------
+def _rows(kind: str, extra) -> list[dict]:
+    reg = get_registry()
+    rows = []
+    for name, item in sorted(reg.items[kind].items()):
+        status, reason = reg.status(kind, name)
+        row = {"name": name, "summary": item.spec.summary, "plugin": item.plugin}
+        row.update(extra(item.spec))
+        row.update({"status": status, "reason": reason})
+        rows.append(row)
+    return rows
+
+
+def backends() -> list[dict]:
+    """``[{"name", "summary", "plugin", "devices", "runtime", "status", "reason"}]``."""
+    return _rows("backend", lambda s: {"devices": list(s.devices), "runtime": s.runtime})
+
+
+def importers() -> list[dict]:
+    return _rows("importer", lambda s: {"runtime": s.runtime})
+
+
+def exporters() -> list[dict]:
+    return _rows("exporter", lambda s: {"patterns": list(s.patterns), "runtime": s.runtime})
+
+
+def plugins() -> list[dict]:
+    """``[{"name", "distribution", "version", "hooks", "status", "error"}]``."""
+    return [p.as_json() for p in get_registry().plugins.values()]
+
+
+def _usable(kind: str, name: str):
+    reg = get_registry()
+    item = reg.get(kind, name)
+    status, reason = reg.status(kind, name)
+    if status == "runtime-missing":
+        from .errors import RuntimeNotInstalled
+
+        raise RuntimeNotInstalled(f"{kind} {name!r} needs runtime {item.spec.runtime!r}: {reason}")
+    if status != "ready":
+        raise PluginError(f"{kind} {name!r} is not usable: {reason}")
+    try:
+        return load_target(item.spec.target)
+    except Exception as exc:
+        raise PluginError(f"{kind} {name!r} (plugin {item.plugin!r}) failed to load {item.spec.target}: {exc}") from exc
+
+
+# -- backends --------------------------------------------------------------------
+def get_backend(name: str):
+    """The ``onnx.backend.base.Backend``-compatible class registered as ``name``."""
+    return _usable("backend", name)
+
+
+def default_backend(device: str = "cpu") -> str:
+    """The ready backend with the highest priority that offers ``device``."""
+    ready = [r for r in backends() if r["status"] == "ready" and device in r["devices"]]
+    if not ready:
+        raise PluginError(f"no ready backend offers device {device!r} (see 'onnxhub list-backends')")
+    reg = get_registry()
+    return max(ready, key=lambda r: reg.items["backend"][r["name"]].spec.priority)["name"]
+
+
+def load_model(model, check: bool = True):
+    from .modelio import load_model as _load
+
+    return _load(model, check=check)
+
+
+def run(model, inputs, backend: str | None = None, device: str = "cpu", **options) -> dict:
+    """Run ``model`` (path or ``ModelProto``) and return ``{output_name: array}``."""
+    proto = load_model(model)
+    name = backend or default_backend(device)
+    impl = get_backend(name)
+    if not impl.supports_device(device):
+        raise UsageError(f"backend {name!r} does not offer device {device!r} here")
+    rep = impl.prepare(proto, device, **options)
+    outputs = rep.run(inputs)
+    return dict(zip([o.name for o in proto.graph.output], outputs))
+
+
+# -- converters ------------------------------------------------------------------
+def import_model(model, to: str, output_dir, force: bool = False, **options) -> list[Path]:
+    """Convert an ONNX model into framework ``to``'s files inside ``output_dir``."""
+    from .modelio import atomic_dir
+
+    importer = _usable("importer", to)
+    proto = load_model(model)
+    output_dir = Path(output_dir)
+    with atomic_dir(output_dir, force=force) as stage:
+        written = importer.import_model(proto, stage, **options) or []
+    return [output_dir / Path(p).relative_to(stage) for p in written]
+
+
+def sniff_exporter(files) -> str:
+    reg = get_registry()
+    names = [Path(f).name for f in files]
+    matches = [
+        name
+        for name, item in sorted(reg.items["exporter"].items())
+        if any(fnmatch.fnmatch(n, pat) for n in names for pat in item.spec.patterns)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(sorted(reg.items["exporter"])) or "none installed"
+    if not matches:
+        raise UsageError(f"cannot tell which framework wrote {names}; pass --from (exporters: {known})")
+    raise UsageError(f"files match several exporters ({', '.join(matches)}); pass --from")
+
+
+def export_model(files, source: str | None = None, opset: int = 17, **options):
+    """Convert framework files to a checked ``onnx.ModelProto``."""
+    files = [Path(f) for f in files]
+    for f in files:
+        if not f.is_file():
+            raise InvalidModel(f"{f}: no such file")
+    source = source or sniff_exporter(files)
+    exporter = _usable("exporter", source)
+    model = exporter.export([str(f) for f in files], opset=opset, **options)
+    from .modelio import _check
+
+    _check(model)
+    return model
+
+
+def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False) -> list[Path]:
+    """Exporter of ``source`` then importer of ``target``."""
+    model = export_model(files, source=source, opset=opset)
+    return import_model(model, target, output_dir, force=force)

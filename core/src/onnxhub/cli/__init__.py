@@ -1,0 +1,1 @@
+"""The ``onnxhub`` command line."""

@@ -1,0 +1,254 @@
+"""One function per command. Heavy imports stay inside the functions that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .. import api
+from ..errors import CheckFailed, UsageError
+from .output import is_terminal, print_json, print_table
+
+
+# -- listings ------------------------------------------------------------------
+def list_backends(args):
+    rows = api.backends()
+    if args.json:
+        return print_json([{k: r[k] for k in ("name", "summary", "plugin", "devices", "runtime", "status")} for r in rows])
+    print_table(rows, [("name", "backend"), ("devices", "devices"), ("status", "status"), ("plugin", "plugin"),
+                       ("runtime", "runtime"), ("summary", "summary")])
+    _notes(rows)
+
+
+def list_importers(args):
+    rows = api.importers()
+    if args.json:
+        return print_json([{k: r[k] for k in ("name", "summary", "plugin", "runtime", "status")} for r in rows])
+    print_table(rows, [("name", "importer"), ("status", "status"), ("plugin", "plugin"), ("summary", "summary")])
+    _notes(rows)
+
+
+def list_exporters(args):
+    rows = api.exporters()
+    if args.json:
+        return print_json([{k: r[k] for k in ("name", "summary", "plugin", "patterns", "runtime", "status")} for r in rows])
+    print_table(rows, [("name", "exporter"), ("status", "status"), ("plugin", "plugin"),
+                       ("patterns", "files"), ("summary", "summary")])
+    _notes(rows)
+
+
+def _notes(rows):
+    for r in rows:
+        if r["status"] != "ready" and r["reason"]:
+            sys.stdout.write(f"  {r['name']}: {r['status']}: {r['reason']}\n")
+
+
+def plugins(args):
+    rows = api.plugins()
+    if args.json:
+        return print_json(rows)
+    print_table(rows, [("name", "plugin"), ("distribution", "distribution"), ("version", "version"),
+                       ("status", "status"), ("hooks", "hooks"), ("error", "error")])
+
+
+# -- running ---------------------------------------------------------------------
+def _parse_pairs(pairs, what, convert=str) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{what} {pair!r} must look like KEY=VALUE")
+        try:
+            out[key] = convert(value)
+        except ValueError:
+            raise UsageError(f"{what} {pair!r}: bad value {value!r}") from None
+    return out
+
+
+def _option_value(text: str):
+    """``--option`` values: JSON when it parses (numbers, true/false, objects), else a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _model_and_inputs(args):
+    from ..inputs import check_inputs, input_specs, random_inputs, read_inputs
+    from ..modelio import load_model
+
+    model = load_model(args.model)
+    names = [s[0] for s in input_specs(model)]
+    feeds = {}
+    if args.random_inputs:
+        feeds.update(random_inputs(model, _parse_pairs(args.dim, "--dim", int), seed=args.seed))
+    feeds.update(read_inputs(args.input, names))
+    return model, check_inputs(model, feeds)
+
+
+def run(args):
+    import numpy as np
+
+    from ..inputs import summarize
+    from ..modelio import atomic_file, refuse_existing
+
+    if args.output:
+        refuse_existing(Path(args.output), args.force)  # fail before the long part
+    model, feeds = _model_and_inputs(args)
+    options = _parse_pairs(args.option, "--option", _option_value)
+    backend = args.backend or api.default_backend(args.device)
+    outputs = api.run(model, feeds, backend=backend, device=args.device, **options)
+    rows = [summarize(name, value) for name, value in outputs.items()]
+    if args.output:
+        with atomic_file(args.output, force=args.force) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **{k: np.asarray(v) for k, v in outputs.items()})
+    if args.json:
+        return print_json({"backend": backend, "device": args.device, "outputs": rows, "saved": args.output})
+    print_table(rows, [("name", "output"), ("dtype", "dtype"), ("shape", "shape"),
+                       ("min", "min"), ("max", "max"), ("mean", "mean")], title=f"{args.model} on {backend}")
+    if args.output:
+        sys.stdout.write(f"outputs written to {args.output}\n")
+
+
+def verify(args):
+    import numpy as np
+
+    names = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if len(names) < 2:
+        raise UsageError("--backends needs at least two backends, e.g. reference,onnxruntime")
+    model, feeds = _model_and_inputs(args)
+    results = {name: api.run(model, dict(feeds), backend=name) for name in names}
+    base_name, base = names[0], results[names[0]]
+    rows, ok = [], True
+    for name in names[1:]:
+        for out, ref in base.items():
+            got, ref = np.asarray(results[name][out]), np.asarray(ref)
+            row = {"output": out, "backend": name, "baseline": base_name, "max_abs": None, "max_rel": None}
+            if got.shape != ref.shape:
+                row.update(ok=False, note=f"shape {list(got.shape)} != {list(ref.shape)}")
+            elif not got.size:
+                row.update(ok=True, note="empty")
+            else:
+                if np.issubdtype(ref.dtype, np.number) or ref.dtype == np.bool_:
+                    r, g = ref.astype(np.float64), got.astype(np.float64)
+                    diff = np.abs(g - r)
+                    row["max_abs"] = float(np.nanmax(diff))
+                    row["max_rel"] = float(np.nanmax(diff / np.maximum(np.abs(r), np.finfo(np.float64).tiny)))
+                    close = np.allclose(g, r, rtol=args.rtol, atol=args.atol, equal_nan=True)
+                else:
+                    close = bool(np.array_equal(got, ref))
+                row.update(ok=bool(close), note="" if close else f"beyond rtol={args.rtol} atol={args.atol}")
+            ok &= row["ok"]
+            rows.append(row)
+    if args.json:
+        print_json({"backends": names, "rtol": args.rtol, "atol": args.atol, "ok": ok, "outputs": rows})
+    else:
+        print_table(rows, [("output", "output"), ("backend", "backend"), ("baseline", "vs"), ("max_abs", "max abs diff"),
+                           ("max_rel", "max rel diff"), ("ok", "ok"), ("note", "note")])
+    if not ok:
+        raise CheckFailed(f"outputs differ beyond rtol={args.rtol} atol={args.atol}")
+
+
+# -- converters ------------------------------------------------------------------
+def import_(args):
+    written = api.import_model(args.model, args.to, args.output, force=args.force)
+    for path in written:
+        sys.stdout.write(f"wrote {path}\n")
+
+
+globals()["import"] = import_  # the command is called "import"
+
+
+def export(args):
+    from ..modelio import refuse_existing, save_model
+
+    refuse_existing(Path(args.output), args.force)
+    model = api.export_model(args.files, source=args.source, opset=args.opset)
+    save_model(model, args.output, force=args.force)
+    sys.stdout.write(f"wrote {args.output} (opset {args.opset}, IR {model.ir_version})\n")
+
+
+def convert(args):
+    written = api.convert(args.files, args.source, args.target, args.output, opset=args.opset, force=args.force)
+    for path in written:
+        sys.stdout.write(f"wrote {path}\n")
+
+
+# -- conformance -----------------------------------------------------------------
+def test_backend(args):
+    from ..conformance import report as reports
+    from ..conformance.runner import run_suite
+    from ..modelio import refuse_existing
+
+    if args.report:
+        suffix = Path(args.report).suffix
+        if suffix not in reports.WRITERS:
+            raise UsageError(f"--report must end in {', '.join(reports.WRITERS)}, not {suffix or 'nothing'!r}")
+        refuse_existing(Path(args.report), args.force)
+    if args.min_pass is not None and not 0 <= args.min_pass <= 1:
+        raise UsageError("--min-pass is a rate between 0 and 1")
+    result = run_suite(args.backend, pattern=args.pattern, jobs=max(1, args.jobs), device=args.device,
+                       timeout=args.timeout, progress=not args.json and is_terminal(sys.stderr))
+    if args.report:
+        reports.write(result, args.report, force=args.force)
+    if args.json:
+        print_json(result)
+    else:
+        sys.stdout.write(reports.summary_line(result) + "\n")
+        if args.report:
+            sys.stdout.write(f"report written to {args.report}\n")
+    if args.min_pass is not None and result["pass_rate"] < args.min_pass:
+        raise CheckFailed(f"pass rate {result['pass_rate']:.4f} is below --min-pass {args.min_pass}")
+
+
+# -- runtimes and health -----------------------------------------------------------
+def runtime(args):
+    from .. import runtime as runtimes
+
+    if args.runtime_command == "list":
+        rows = runtimes.list_runtimes()
+        if args.json:
+            return print_json(rows)
+        if not rows:
+            sys.stdout.write("no plugin registers a runtime\n")
+            return None
+        return print_table(rows, [("name", "runtime"), ("plugin", "plugin"), ("python", "python"),
+                                  ("status", "status"), ("path", "path")])
+    if args.runtime_command == "install":
+        path = runtimes.install(args.name, python=args.python, force=args.force)
+        sys.stdout.write(f"runtime {args.name} installed in {path}\n")
+    elif args.runtime_command == "remove":
+        runtimes.remove(args.name)
+        sys.stdout.write(f"runtime {args.name} removed\n")
+
+
+def doctor(args):
+    import platform
+
+    from .. import __version__
+
+    lines = [f"onnxhub {__version__} on Python {platform.python_version()} ({sys.executable})"]
+    for module in ("onnx", "numpy", "onnxruntime"):
+        try:
+            from importlib.metadata import version
+
+            lines.append(f"{module}: {version(module)}")
+        except Exception:
+            lines.append(f"{module}: not installed")
+    problems = 0
+    for p in api.plugins():
+        if p["status"] != "ok":
+            problems += 1
+            lines.append(f"plugin {p['name']} ({p['distribution']} {p['version']}): BROKEN: {p['error']}")
+    for kind, rows in (("backend", api.backends()), ("importer", api.importers()), ("exporter", api.exporters())):
+        for r in rows:
+            flag = "ok" if r["status"] == "ready" else f"{r['status'].upper()}: {r['reason']}"
+            lines.append(f"{kind} {r['name']} [{r['plugin']}]: {flag}")
+    from .. import runtime as runtimes
+
+    for r in runtimes.list_runtimes():
+        lines.append(f"runtime {r['name']} [{r['plugin']}]: {r['status']} ({r['path']})")
+    lines.append("no problems found" if not problems else f"{problems} broken plugin(s)")
+    sys.stdout.write("\n".join(lines) + "\n")

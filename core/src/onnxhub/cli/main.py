@@ -1,0 +1,175 @@
+"""Argument parsing and error handling for ``onnxhub``.
+
+Building the parser imports nothing heavy, so ``--help`` and the listings stay fast;
+each command's implementation in ``commands.py`` imports onnx/numpy when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..errors import OnnxHubError
+
+EPILOG = """exit codes: 0 success, 1 a check failed (verify mismatch, pass rate below
+--min-pass), 2 bad input or usage. Environment: ONNXHUB_PLUGINS=a,b loads only those
+plugins (empty: built-ins only); ONNXHUB_HOME holds runtimes."""
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=24, width=100)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onnxhub",
+        description="Import, export, convert and run ONNX models across frameworks and backends, "
+        "through plugins found at run time.",
+        epilog=EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"onnxhub {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name, help, description=None, examples=None):
+        text = (description or help) + (f"\n\nexamples:\n{examples}" if examples else "")
+        p = sub.add_parser(name, help=help, description=text, formatter_class=_formatter)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
+        p.set_defaults(func=name.replace("-", "_"))
+        return p
+
+    for name, what in (
+        ("list-backends", "execution backends, their devices and whether they are ready"),
+        ("list-importers", "importers (ONNX -> framework files)"),
+        ("list-exporters", "exporters (framework files -> ONNX)"),
+        ("plugins", "installed plugins, their hooks, and the error of any broken one"),
+    ):
+        p = command(name, f"list {what}")
+        p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = command(
+        "run",
+        "run a model on a backend and summarize its outputs",
+        examples="  onnxhub run model.onnx --random-inputs --dim N=8\n"
+        "  onnxhub run model.onnx -i x=x.npy --backend reference -o out.npz",
+    )
+    _add_model_inputs(p)
+    p.add_argument("--backend", help="backend name (default: the best ready one, see list-backends)")
+    p.add_argument("--device", default="cpu", help="device: cpu, cuda, ... (default: cpu)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="backend option for prepare()")
+    p.add_argument("-o", "--output", metavar="OUT.npz", help="write the outputs to this .npz file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--json", action="store_true", help="print the output summary as JSON")
+
+    p = command(
+        "verify",
+        "run the same inputs on several backends and compare outputs",
+        examples="  onnxhub verify model.onnx --backends reference,onnxruntime --random-inputs",
+    )
+    _add_model_inputs(p)
+    p.add_argument("--backends", required=True, help="comma-separated backends; the first is the baseline")
+    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
+    p.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    p = command("import", "convert an ONNX model into a framework's own files",
+                examples="  onnxhub import model.onnx --to mxnet -o model_mxnet/")
+    p.add_argument("model", metavar="MODEL.onnx")
+    p.add_argument("--to", required=True, metavar="FRAMEWORK", help="importer name (see list-importers)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
+    p.add_argument("--force", action="store_true", help="replace an existing, non-empty folder")
+
+    p = command("export", "convert a framework's files into an ONNX model",
+                examples="  onnxhub export resnet-symbol.json resnet-0000.params -o resnet.onnx")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--from", dest="source", metavar="FRAMEWORK", help="exporter name (default: guessed from file names)")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset to write (default 17)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    p = command("convert", "export from framework A, then import into framework B")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--from", dest="source", required=True, metavar="A")
+    p.add_argument("--to", dest="target", required=True, metavar="B")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--force", action="store_true")
+
+    p = command(
+        "test-backend",
+        "run ONNX's backend conformance suite against a backend",
+        description="Run every case of the ONNX backend test suite shipped with the installed onnx "
+        "(node, real, simple, pytorch-converted, pytorch-operator) on one device. Each case runs in a "
+        "worker process; a case that crashes or hangs its worker is a failure. Skipped cases are not passes.",
+        examples="  onnxhub test-backend reference -j 2 --report report.md\n"
+        "  onnxhub test-backend onnxruntime -k 'test_conv' --min-pass 0.8",
+    )
+    p.add_argument("backend", metavar="NAME")
+    p.add_argument("-k", dest="pattern", metavar="REGEX", help="only cases whose name matches (re.search)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPUs)")
+    p.add_argument("--device", default="cpu", help="device to test (default: cpu)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per case before it fails (default 300)")
+    p.add_argument("--min-pass", type=float, metavar="RATE", help="exit 1 when the pass rate is below RATE (0-1)")
+    p.add_argument("--report", metavar="FILE", help="write a report: .json, .md or .html")
+    p.add_argument("--json", action="store_true", help="print the JSON report to stdout")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report file")
+
+    p = command("runtime", "manage isolated framework runtimes (list, install, remove)")
+    rsub = p.add_subparsers(dest="runtime_command", metavar="ACTION", required=True)
+    rp = rsub.add_parser("list", help="registered runtimes and whether they are installed")
+    rp.add_argument("--json", action="store_true")
+    rp = rsub.add_parser("install", help="build a runtime's managed environment")
+    rp.add_argument("name")
+    rp.add_argument("--python", metavar="PATH", help="interpreter to build it with")
+    rp.add_argument("--force", action="store_true", help="rebuild even if installed")
+    rp = rsub.add_parser("remove", help="delete a runtime's environment")
+    rp.add_argument("name")
+
+    command("doctor", "check the installation: plugins, backends, runtimes, versions")
+    return parser
+
+
+def _add_model_inputs(p) -> None:
+    p.add_argument("model", metavar="MODEL.onnx")
+    p.add_argument("-i", "--input", action="append", default=[], metavar="NAME=FILE.npy",
+                   help="an input array; or FILE.npz with arrays named like the inputs (repeatable)")
+    p.add_argument("--random-inputs", action="store_true", help="make inputs from the model's types and shapes")
+    p.add_argument("--seed", type=int, default=0, help="seed for --random-inputs (default 0)")
+    p.add_argument("--dim", action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a dynamic dimension for --random-inputs (repeatable)")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from . import commands
+    from .output import error
+
+    try:
+        return getattr(commands, args.func)(args) or 0
+    except OnnxHubError as exc:
+        if args.debug:
+            raise
+        error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        error(f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
+              "(run with --debug for the traceback)")
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""ONNX backend conformance: run ``onnx.backend.test`` cases against any backend."""

@@ -1,0 +1,200 @@
+"""Run the ONNX backend test suite against one backend, in worker processes.
+
+Each worker (``python -m onnxhub.conformance.worker``) runs one case at a time. A
+case that kills its worker, hangs past ``timeout`` or garbles the reply is recorded
+as failed with the worker's stderr tail, and a fresh worker takes the next case, so
+every collected case is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from .cases import Case, collect
+
+
+class _Worker:
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.proc = None
+        self.stderr = None
+        self.buffer = b""
+
+    def _start(self):
+        self.stderr = tempfile.TemporaryFile()
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "onnxhub.conformance.worker", self.backend],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
+        )
+        self.buffer = b""
+
+    def stderr_tail(self, limit=400) -> str:
+        if not self.stderr:
+            return ""
+        self.stderr.seek(0, os.SEEK_END)
+        size = self.stderr.tell()
+        self.stderr.seek(max(0, size - 4000))
+        lines = [ln for ln in self.stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        return " | ".join(lines[-3:])[-limit:]
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            self.proc = None
+        if self.stderr:
+            self.stderr.close()
+            self.stderr = None
+
+    def run(self, case: Case, timeout: float) -> dict:
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self._start()
+        start = time.perf_counter()
+        try:
+            self.proc.stdin.write((json.dumps(case.__dict__) + "\n").encode())
+            self.proc.stdin.flush()
+            line = self._readline(timeout)
+            reply = json.loads(line)
+            if reply.get("name") != case.name:
+                raise ValueError(f"reply for {reply.get('name')!r}")
+            return reply
+        except (OSError, ValueError, TimeoutError, EOFError) as exc:
+            message = self._fault(exc, timeout)
+            return {"name": case.name, "outcome": "failed", "seconds": time.perf_counter() - start,
+                    "message": message}
+
+    def _fault(self, exc, timeout) -> str:
+        if isinstance(exc, TimeoutError):
+            what = f"timed out after {timeout:g} s; worker killed"
+        elif self.proc.poll() is not None or isinstance(exc, EOFError):
+            self.proc.wait()
+            code = self.proc.returncode
+            what = f"worker crashed ({'signal ' + str(-code) if code < 0 else 'exit code ' + str(code)})"
+        else:
+            what = f"worker wrote a malformed reply ({exc})"
+        tail = self.stderr_tail()
+        self.stop()
+        return f"{what}; stderr: {tail}" if tail else what
+
+    def _readline(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    raise TimeoutError
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise EOFError
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+
+def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0, progress=False) -> dict:
+    """Run every matching case; return the report dict (shape in docs/cli.md)."""
+    import onnx
+
+    from .. import api
+
+    impl = api.get_backend(backend)  # fail fast, with the registry's message, on a bad name
+    device = device.lower()
+    if not impl.supports_device(device.upper()):
+        from ..errors import UsageError
+
+        raise UsageError(f"backend {backend!r} does not offer device {device!r} here")
+    cases = collect(device, pattern)
+    todo: queue.Queue = queue.Queue()
+    for c in cases:
+        todo.put(c)
+    results: dict[str, dict] = {}
+    lock = threading.Lock()
+    bar = _Progress(len(cases), backend, progress)
+
+    def work():
+        worker = _Worker(backend)
+        try:
+            while True:
+                try:
+                    case = todo.get_nowait()
+                except queue.Empty:
+                    return
+                reply = worker.run(case, timeout)
+                reply.update(kind=case.kind, op=case.op)
+                with lock:
+                    results[case.name] = reply
+                    bar.advance(reply["outcome"])
+        finally:
+            worker.stop()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(jobs, len(cases)) or 1)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        bar.close()
+    ordered = [results[c.name] for c in cases]
+    counts = {k: sum(r["outcome"] == k for r in ordered) for k in ("passed", "failed", "skipped")}
+    total = len(ordered)
+    return {
+        "backend": backend,
+        "device": device,
+        "onnx_version": onnx.__version__,
+        "total": total,
+        **counts,
+        "pass_rate": round(counts["passed"] / total, 6) if total else 0.0,
+        "seconds": round(time.perf_counter() - started, 2),
+        "cases": [
+            {"name": r["name"], "kind": r["kind"], "op": r["op"], "outcome": r["outcome"],
+             "seconds": round(r["seconds"], 4), "message": r["message"]}
+            for r in ordered
+        ],
+    }
+
+
+class _Progress:
+    """A rich progress bar on a terminal; a line every 10 % otherwise."""
+
+    def __init__(self, total: int, backend: str, rich: bool):
+        self.total, self.done, self.failed, self.rich = total, 0, 0, rich
+        self.backend = backend
+        if rich:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), transient=True)
+            self.task = self.bar.add_task(f"{backend}: conformance", total=total)
+            self.bar.start()
+
+    def advance(self, outcome: str):
+        self.done += 1
+        self.failed += outcome == "failed"
+        if self.rich:
+            self.bar.update(self.task, advance=1, description=f"{self.backend}: {self.failed} failed")
+        elif self.total and self.done * 10 // self.total != (self.done - 1) * 10 // self.total:
+            sys.stderr.write(f"{self.backend}: {self.done}/{self.total} cases, {self.failed} failed\n")
+
+    def close(self):
+        if self.rich:
+            self.bar.stop()

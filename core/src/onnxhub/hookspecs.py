@@ -1,0 +1,99 @@
+"""The whole plugin contract of onnxhub.
+
+A plugin is a module named by an entry point in the group ``onnxhub``::
+
+    # pyproject.toml of your distribution
+    [project.entry-points.onnxhub]
+    myframework = "onnxhub_myframework.plugin"
+
+and implements any of the hooks below with the ``onnxhub.hookimpl`` marker::
+
+    from onnxhub import hookimpl, BackendSpec
+
+    @hookimpl
+    def register_backends(register):
+        register(BackendSpec(name="myframework", summary="...",
+                             target="onnxhub_myframework.backend:MyBackend"))
+
+Rules that apply to every hook:
+
+- The plugin module, and the hooks themselves, import nothing but ``onnxhub``
+  (and the standard library). Frameworks, onnx and numpy are imported only by the
+  ``target`` objects, when an adapter is actually used. Listing, discovery and
+  ``--help`` must stay fast and work when the framework is absent.
+- Hooks are called once per process, the first time the registry is needed, one
+  plugin at a time. If a hook raises, the plugin is recorded as broken (shown by
+  ``onnxhub plugins``) and none of what it registered is kept; other plugins keep
+  working.
+- Names are global: registering a name another plugin already registered is an
+  error naming both plugins, and the later plugin is recorded as broken.
+- ``register`` validates the spec and raises ``TypeError``/``ValueError`` for
+  anything malformed.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("onnxhub")
+
+
+@hookspec
+def register_backends(register):
+    """Register execution backends.
+
+    :param register: call ``register(BackendSpec(...))`` once per backend.
+    :return: nothing.
+
+    Called at discovery. ``BackendSpec.target`` must name an
+    ``onnx.backend.base.Backend``-compatible class: ``prepare(model, device="CPU",
+    **options) -> BackendRep`` whose ``run(inputs)`` takes a list of arrays in
+    graph-input order (or a dict by name) and returns the outputs in graph-output
+    order; ``supports_device(device) -> bool``; ``run_model(model, inputs, device)``.
+    Devices arrive as ``"CPU"``/``"CUDA"`` from ONNX's test suite and in lower case
+    from onnxhub; accept both. ``prepare`` raises ``onnxhub.errors.UnsupportedModel``
+    for IR/opset versions it cannot take and ``UnsupportedOperator`` for ops it lacks.
+    ``BackendSpec.devices`` should list only devices usable on this machine; find
+    them without importing the framework (files, ``importlib.util.find_spec``).
+    """
+
+
+@hookspec
+def register_importers(register):
+    """Register importers (ONNX model -> framework files).
+
+    :param register: call ``register(ImporterSpec(...))`` once per importer.
+    :return: nothing.
+
+    Called at discovery. The target's ``import_model(model, output_dir, **options)``
+    receives a checked ``onnx.ModelProto`` (external data already loaded safely) and
+    an empty staging folder; it writes the framework's files there and returns their
+    paths. onnxhub moves them into place atomically, so a failure leaves nothing.
+    """
+
+
+@hookspec
+def register_exporters(register):
+    """Register exporters (framework files -> ONNX model).
+
+    :param register: call ``register(ExporterSpec(...))`` once per exporter.
+    :return: nothing.
+
+    Called at discovery. The target's ``export(files, opset=17, **options)`` gets
+    the user's file paths and returns an ``onnx.ModelProto`` that passes
+    ``onnx.checker``; onnxhub checks it and writes it atomically. Exporters must work
+    without the framework installed. Raise ``onnxhub.errors.InvalidModel`` for
+    corrupt input and ``UnsupportedOperator`` for an op outside the table.
+    ``ExporterSpec.patterns`` lets ``onnxhub export`` pick the exporter by file name.
+    """
+
+
+@hookspec
+def register_runtimes(register):
+    """Register isolated runtimes (managed virtual environments) a plugin needs.
+
+    :param register: call ``register(RuntimeSpec(...))`` once per runtime.
+    :return: nothing.
+
+    Called at discovery. ``onnxhub runtime install NAME`` builds the environment from
+    the spec; backends and converters that name the runtime run their framework in
+    a worker process inside it (see ``onnxhub.runtime``).
+    """

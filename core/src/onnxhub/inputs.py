@@ -1,0 +1,126 @@
+"""Model inputs for ``run`` and ``verify``: read from files, or made up from the model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidModel, UsageError
+
+
+def input_specs(model) -> list[tuple[str, np.dtype | None, list]]:
+    """``(name, numpy dtype, dims)`` per graph input that is not an initializer.
+
+    A dim is an int, a ``str`` (symbolic name) or ``None`` (unknown).
+    """
+    from onnx import helper
+
+    inits = {t.name for t in model.graph.initializer}
+    specs = []
+    for vi in model.graph.input:
+        if vi.name in inits:
+            continue
+        tt = vi.type.tensor_type
+        dtype = None
+        if vi.type.HasField("tensor_type") and tt.elem_type:
+            try:
+                dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type))
+            except (KeyError, TypeError):
+                dtype = None
+        dims = None
+        if tt.HasField("shape"):
+            dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim]
+        specs.append((vi.name, dtype, dims))
+    return specs
+
+
+def _load_array(path: Path):
+    if not path.is_file():
+        raise InvalidModel(f"{path}: no such file")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise InvalidModel(f"{path}: not a readable .npy/.npz file ({exc})") from exc
+    return data
+
+
+def read_inputs(args: list[str], names: list[str]) -> dict:
+    """Parse ``-i NAME=FILE.npy``, ``-i FILE.npz`` and (one-input models) ``-i FILE.npy``."""
+    feeds = {}
+    for arg in args:
+        name, sep, file = arg.partition("=")
+        if not sep:
+            name, file = None, arg
+        data = _load_array(Path(file))
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                for key in data.files:
+                    feeds[key] = data[key]
+        elif name is None:
+            if len(names) != 1:
+                raise UsageError(f"-i {file}: the model has inputs {names}; write -i NAME={file}")
+            feeds[names[0]] = data
+        else:
+            feeds[name] = data
+    return feeds
+
+
+def random_inputs(model, dims: dict[str, int], seed: int = 0) -> dict:
+    """Random arrays with the model's dtypes and shapes; dynamic dims from ``dims`` (default 1)."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for name, dtype, shape in input_specs(model):
+        if dtype is None or shape is None:
+            raise UsageError(f"input {name!r} has no tensor type or shape; give it with -i {name}=FILE.npy")
+        concrete = []
+        for i, d in enumerate(shape):
+            if isinstance(d, int) and d > 0:
+                concrete.append(d)
+                continue
+            key = d if isinstance(d, str) else f"{name}:{i}"
+            if key not in dims:
+                print(f"note: dynamic dimension {key!r} of input {name!r} set to 1 (use --dim {key}=N)", file=sys.stderr)
+            concrete.append(dims.get(key, 1))
+        if dtype == np.bool_:
+            feeds[name] = rng.random(concrete) > 0.5
+        elif np.issubdtype(dtype, np.integer):
+            feeds[name] = rng.integers(0, 10, size=concrete).astype(dtype)
+        elif np.issubdtype(dtype, np.floating):
+            feeds[name] = rng.standard_normal(concrete).astype(dtype)
+        else:
+            raise UsageError(f"cannot make random data of type {dtype} for input {name!r}; use -i")
+    return feeds
+
+
+def check_inputs(model, feeds: dict) -> dict:
+    """Every input present, with the declared dtype, rank and static dims; else ``UsageError``."""
+    specs = input_specs(model)
+    names = [s[0] for s in specs]
+    unknown = sorted(set(feeds) - set(names))
+    if unknown:
+        raise UsageError(f"unknown input(s) {unknown}; the model takes {names}")
+    missing = [n for n in names if n not in feeds]
+    if missing:
+        raise UsageError(f"missing input(s) {missing}; pass -i NAME=FILE.npy or --random-inputs")
+    for name, dtype, dims in specs:
+        arr = np.asarray(feeds[name])
+        if dtype is not None and arr.dtype != dtype:
+            raise UsageError(f"input {name!r} must be {dtype}, got {arr.dtype}")
+        if dims is not None:
+            want = "x".join(str(d if d else "?") for d in dims) or "scalar"
+            if arr.ndim != len(dims) or any(isinstance(d, int) and d > 0 and d != s for d, s in zip(dims, arr.shape)):
+                got = "x".join(map(str, arr.shape)) or "scalar"
+                raise UsageError(f"input {name!r} must have shape {want}, got {got}")
+        feeds[name] = arr
+    return {n: feeds[n] for n in names}
+
+
+def summarize(name: str, arr) -> dict:
+    arr = np.asarray(arr)
+    row = {"name": name, "dtype": str(arr.dtype), "shape": list(arr.shape), "min": None, "max": None, "mean": None}
+    if arr.size and (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        a = arr.astype(np.float64)
+        row.update(min=float(np.nanmin(a)), max=float(np.nanmax(a)), mean=float(np.nanmean(a)))
+    return row

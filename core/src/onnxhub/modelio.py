@@ -1,0 +1,167 @@
+"""Reading and writing ONNX models safely.
+
+Every path into onnxhub goes through ``load_model``: a missing, truncated or random
+file, a model that fails ``onnx.checker``, or external data pointing outside the
+model's folder becomes ``InvalidModel`` with a one-line message. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InvalidModel, UsageError
+
+
+def _tensors(graph):
+    """Every TensorProto in a graph and its subgraphs (where external data may hide)."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _tensors(attr.g)
+            for sub in attr.graphs:
+                yield from _tensors(sub)
+
+
+def check_external_data(model, base_dir: Path) -> None:
+    """Refuse external-data locations outside ``base_dir`` (absolute, ``..``, symlinks)."""
+    from onnx import TensorProto
+
+    root = base_dir.resolve()
+    for tensor in _tensors(model.graph):
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        where = f"tensor {tensor.name!r}: external data location {location!r}"
+        if not location:
+            raise InvalidModel(f"{where} is empty")
+        if os.path.isabs(location) or Path(location).drive:
+            raise InvalidModel(f"{where} is an absolute path; it must be relative to the model's folder")
+        if ".." in Path(location).parts:
+            raise InvalidModel(f"{where} escapes the model's folder ('..')")
+        target = (root / location).resolve()
+        if not target.is_relative_to(root):
+            raise InvalidModel(f"{where} resolves outside the model's folder (symlink to {target})")
+        if not target.is_file():
+            raise InvalidModel(f"{where} does not exist next to the model")
+        size = target.stat().st_size
+        offset, length = int(info.get("offset", 0) or 0), int(info.get("length", 0) or 0)
+        if offset + length > size:
+            raise InvalidModel(f"{where} is truncated: needs {offset + length} bytes, file has {size}")
+
+
+def load_model(model, *, check: bool = True):
+    """Load and validate an ONNX model from a path, bytes, or a ``ModelProto``."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    if isinstance(model, onnx.ModelProto):
+        proto = model
+    elif isinstance(model, (bytes, bytearray)):
+        proto = _parse(bytes(model), "<bytes>", DecodeError)
+    else:
+        path = Path(model)
+        if not path.exists():
+            raise InvalidModel(f"{path}: no such file")
+        if not path.is_file():
+            raise InvalidModel(f"{path}: not a file")
+        proto = _parse(path.read_bytes(), str(path), DecodeError)
+        check_external_data(proto, path.parent)
+        try:
+            onnx.load_external_data_for_model(proto, str(path.parent))
+        except Exception as exc:
+            raise InvalidModel(f"{path}: cannot read external data: {exc}") from exc
+    if check:
+        _check(proto)
+    return proto
+
+
+def _parse(data: bytes, where: str, DecodeError):
+    import onnx
+
+    if not data:
+        raise InvalidModel(f"{where}: empty file, not an ONNX model")
+    proto = onnx.ModelProto()
+    try:
+        proto.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise InvalidModel(f"{where}: not a valid ONNX model (truncated or corrupt protobuf: {exc})") from exc
+    # Random bytes occasionally parse as a protobuf; a real model always has these.
+    if proto.ir_version <= 0 or not proto.HasField("graph"):
+        raise InvalidModel(f"{where}: not an ONNX model (no IR version or graph)")
+    return proto
+
+
+def _check(proto) -> None:
+    import onnx
+
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidModel(f"model fails onnx.checker: {first}") from exc
+    except ValueError as exc:  # e.g. > 2 GB in memory
+        raise InvalidModel(f"model fails onnx.checker: {exc}") from exc
+
+
+# -- atomic output -----------------------------------------------------------
+def refuse_existing(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists (use --force to overwrite)")
+
+
+@contextmanager
+def atomic_file(path, *, force: bool = False):
+    """Yield a temporary path next to ``path``; move it into place only on success."""
+    path = Path(path)
+    refuse_existing(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@contextmanager
+def atomic_dir(path, *, force: bool = False):
+    """Yield an empty staging folder; it replaces ``path`` only on success."""
+    path = Path(path)
+    if path.exists() and any(path.iterdir()) and not force:
+        raise UsageError(f"{path} already exists and is not empty (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield stage
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(stage, path)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage)
+
+
+def save_model(model, path, *, force: bool = False) -> Path:
+    import onnx
+
+    path = Path(path)
+    with atomic_file(path, force=force) as tmp:
+        if model.ByteSize() > 1_800_000_000:  # protobuf's 2 GB limit: weights go beside it
+            onnx.save_model(model, str(tmp), save_as_external_data=True, location=path.name + ".data")
+        else:
+            onnx.save_model(model, str(tmp))
+    return path

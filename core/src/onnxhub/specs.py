@@ -1,0 +1,131 @@
+"""What a plugin registers: plain, immutable descriptions of its adapters.
+
+Nothing here imports a framework. ``target`` names the object that does the work as
+``"package.module:Attribute"``; it is imported only when the adapter is used, so
+listing and ``--help`` stay fast and never touch onnx, numpy or a framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def load_target(target: str):
+    """Import ``"package.module:Attr.sub"`` and return the attribute."""
+    module_name, _, attr = target.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _check(kind: str, name: str, summary: str, target: str | None) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"{kind} name {name!r} must be lower-case letters, digits, '_', '-' or '.'")
+    if not isinstance(summary, str) or "\n" in summary:
+        raise ValueError(f"{kind} {name!r}: summary must be a one-line string")
+    if target is not None and not _TARGET.match(target):
+        raise ValueError(f"{kind} {name!r}: target {target!r} must look like 'package.module:Attribute'")
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """An execution backend: runs ONNX models.
+
+    ``target`` is an ``onnx.backend.base.Backend``-compatible class or module
+    (``prepare``, ``run_model``, ``supports_device``). ``devices`` lists the devices
+    it can offer here (lower case: ``cpu``, ``cuda``, ...). ``runtime`` names the
+    isolated runtime it executes in, if any. ``requires`` lists top-level Python
+    modules that must be importable (checked without importing them). The ready
+    backend with the highest ``priority`` is the default of ``onnxhub run``.
+    """
+
+    name: str
+    summary: str
+    target: str
+    devices: tuple[str, ...] = ("cpu",)
+    runtime: str | None = None
+    requires: tuple[str, ...] = ()
+    priority: int = 0
+
+    def __post_init__(self):
+        _check("backend", self.name, self.summary, self.target)
+        object.__setattr__(self, "devices", tuple(d.lower() for d in self.devices))
+        object.__setattr__(self, "requires", tuple(self.requires))
+
+
+@dataclass(frozen=True)
+class ImporterSpec:
+    """An importer: ONNX model -> the framework's own files.
+
+    ``target`` is an object with ``import_model(model, output_dir, **options)``
+    that writes into ``output_dir`` (an empty staging folder) and returns the
+    written paths. ``model`` is an already validated ``onnx.ModelProto``.
+    """
+
+    name: str
+    summary: str
+    target: str
+    runtime: str | None = None
+    requires: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        _check("importer", self.name, self.summary, self.target)
+        object.__setattr__(self, "requires", tuple(self.requires))
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    """An exporter: the framework's own files -> ONNX.
+
+    ``target`` is an object with ``export(files, opset=17, **options)`` returning an
+    ``onnx.ModelProto``. ``patterns`` are file-name globs (``"*-symbol.json"``) used
+    to recognise this framework's files when ``--from`` is not given.
+    """
+
+    name: str
+    summary: str
+    target: str
+    patterns: tuple[str, ...] = ()
+    runtime: str | None = None
+    requires: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        _check("exporter", self.name, self.summary, self.target)
+        object.__setattr__(self, "patterns", tuple(self.patterns))
+        object.__setattr__(self, "requires", tuple(self.requires))
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """An isolated Python environment a plugin runs its framework in.
+
+    - ``python``: interpreter versions it needs, as a specifier (``">=3.6,<3.7"``).
+    - ``requirements``: pinned requirements, installed in one resolver call with
+      themselves as constraints, so nothing later can drift (e.g. numpy 2).
+    - ``system_libs``: ``(soname, install_hint)`` pairs checked before any download.
+    - ``fixups``: optional ``"module:function"`` called as ``function(env_dir, python)``
+      after the install (in the hub's interpreter), e.g. to create symlinks.
+    - ``handler``: the runtime-side module (``"package.module"``), run by path in the
+      runtime's interpreter; it must stay valid for that interpreter's Python.
+    - ``env``: ``(NAME, VALUE)`` pairs set for the worker (``OMP_NUM_THREADS``...).
+    """
+
+    name: str
+    summary: str
+    python: str
+    requirements: tuple[str, ...] = ()
+    system_libs: tuple[tuple[str, str], ...] = ()
+    fixups: str | None = None
+    handler: str | None = None
+    env: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self):
+        _check("runtime", self.name, self.summary, self.fixups)
+        for attr in ("requirements", "system_libs", "env"):
+            object.__setattr__(self, attr, tuple(getattr(self, attr)))
