@@ -95,9 +95,10 @@ def run(args):
 
     if args.output:
         refuse_existing(Path(args.output), args.force)  # fail before the long part
-    model, feeds = _model_and_inputs(args)
-    options = _parse_pairs(args.option, "--option", _option_value)
     backend = args.backend or api.default_backend(args.device)
+    api.get_backend(backend)  # a bad name fails before any input is read
+    options = _parse_pairs(args.option, "--option", _option_value)
+    model, feeds = _model_and_inputs(args)
     outputs = api.run(model, feeds, backend=backend, device=args.device, **options)
     rows = [summarize(name, value) for name, value in outputs.items()]
     if args.output:
@@ -118,6 +119,8 @@ def verify(args):
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     if len(names) < 2:
         raise UsageError("--backends needs at least two backends, e.g. reference,onnxruntime")
+    for name in names:
+        api.get_backend(name)
     model, feeds = _model_and_inputs(args)
     results = {name: api.run(model, dict(feeds), backend=name) for name in names}
     base_name, base = names[0], results[names[0]]

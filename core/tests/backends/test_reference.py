@@ -1,0 +1,46 @@
+import unittest
+
+import numpy as np
+import onnx.backend.test
+import pytest
+
+import onnxhub
+from onnxhub.errors import UnsupportedModel, UsageError
+
+from conftest import make_model
+
+
+def test_get_backend_is_accepted_by_onnx_backend_test_unchanged():
+    backend = onnxhub.get_backend("reference")
+    suite = onnx.backend.test.BackendTest(backend, __name__)
+    suite.include(r"^test_(abs|relu|conv_with_strides_padding)_cpu$")
+    result = unittest.TextTestRunner(verbosity=0).run(unittest.TestLoader().loadTestsFromTestCase(suite.tests))
+    assert result.wasSuccessful()
+    assert result.testsRun - len(result.skipped) == 3  # the rest are excluded by include()
+
+
+def test_run_api_with_list_and_dict_inputs():
+    model = make_model()
+    x = np.ones((2, 4), np.float32)
+    by_dict = onnxhub.run(model, {"x": x}, backend="reference")
+    by_list = onnxhub.run(model, [x], backend="reference")
+    np.testing.assert_array_equal(by_dict["y"], by_list["y"])
+    assert by_dict["y"].shape == (2, 3)
+
+
+def test_supports_device_in_either_case():
+    backend = onnxhub.get_backend("reference")
+    assert backend.supports_device("CPU") and backend.supports_device("cpu")
+    assert not backend.supports_device("CUDA")
+
+
+def test_too_new_opset_is_unsupported_model():
+    model = make_model()
+    model.opset_import[0].version = onnx.defs.onnx_opset_version() + 1
+    with pytest.raises(UnsupportedModel, match=r"opset \d+ is newer .*max opset \d+"):
+        onnxhub.get_backend("reference").prepare(model)
+
+
+def test_options_are_rejected_by_name():
+    with pytest.raises(UsageError, match="no options"):
+        onnxhub.get_backend("reference").prepare(make_model(), threads=2)

@@ -1,0 +1,86 @@
+"""Shared fixtures: small ONNX models made on the spot, installed-looking plugins, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def run_cli(*args, env=None, cwd=None, timeout=120) -> subprocess.CompletedProcess:
+    """Run ``python -m onnxhub ARGS`` in a fresh process, as a user would."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "onnxhub", *map(str, args)], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def make_model(path: Path | None = None, opset: int = 17):
+    """y = relu(x @ W + b), x: float32[N, 4] with a dynamic batch dimension N."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.standard_normal(3).astype(np.float32), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["z"]),
+         helper.make_node("Relu", ["z"], ["y"])],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [w, b],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+    onnx.checker.check_model(model)
+    if path is not None:
+        onnx.save(model, str(path))
+    return model
+
+
+@pytest.fixture
+def tiny_model(tmp_path) -> Path:
+    path = tmp_path / "tiny.onnx"
+    make_model(path)
+    return path
+
+
+def install_fake_plugin(site: Path, dist: str, entry_name: str, module: str, source: str, version="1.0") -> Path:
+    """Lay out a plugin the way pip would (a module plus its .dist-info) in ``site``.
+
+    importlib.metadata finds it exactly as it finds a pip-installed distribution once
+    ``site`` is on the path; no mock of the discovery is involved.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[onnxhub]\n{entry_name} = {module}\n")
+    return site
+
+
+@pytest.fixture
+def plugin_site(tmp_path, monkeypatch):
+    """A folder on PYTHONPATH (for subprocesses) and sys.path (in process) to install plugins into."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    monkeypatch.syspath_prepend(str(site))
+    from onnxhub.registry import reset_registry
+
+    reset_registry()
+    yield site
+    reset_registry()
+    for mod in [m for m in sys.modules if m.startswith("fakeplug")]:
+        del sys.modules[mod]

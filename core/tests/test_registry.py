@@ -1,0 +1,122 @@
+import pytest
+
+from onnxhub import BackendSpec
+from onnxhub.errors import PluginError
+from onnxhub.registry import get_registry, reset_registry
+
+from conftest import install_fake_plugin
+
+GOOD = """
+from onnxhub import hookimpl, BackendSpec, ExporterSpec
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(name="fake", summary="a fake backend",
+                         target="onnxhub.backends.reference:ReferenceBackend", priority=-1))
+
+@hookimpl
+def register_exporters(register):
+    register(ExporterSpec(name="fakefw", summary="fake exporter", target="fakeplug_good:X",
+                          patterns=("*.fake",)))
+"""
+
+
+def test_builtin_reference_backend_is_registered_through_entry_point():
+    reset_registry()
+    reg = get_registry()
+    assert reg.items["backend"]["reference"].plugin == "reference"
+    assert reg.plugins["reference"].distribution == "onnxhub"
+    assert reg.plugins["reference"].hooks == ["register_backends"]
+    assert reg.status("backend", "reference") == ("ready", None)
+
+
+def test_third_party_plugin_is_discovered(plugin_site):
+    install_fake_plugin(plugin_site, "fake-plugin", "fake", "fakeplug_good", GOOD)
+    reg = get_registry()
+    assert reg.items["backend"]["fake"].plugin == "fake"
+    assert reg.items["exporter"]["fakefw"].spec.patterns == ("*.fake",)
+    rec = reg.plugins["fake"]
+    assert (rec.distribution, rec.version, rec.status) == ("fake-plugin", "1.0", "ok")
+
+
+def test_import_error_marks_plugin_broken_and_keeps_others(plugin_site):
+    install_fake_plugin(plugin_site, "bad-import", "badimport", "fakeplug_badimport", "import does_not_exist_xyz\n")
+    reg = get_registry()
+    rec = reg.plugins["badimport"]
+    assert rec.status == "broken" and "does_not_exist_xyz" in rec.error
+    assert "reference" in reg.items["backend"]
+
+
+def test_raising_hook_marks_plugin_broken_and_registers_nothing(plugin_site):
+    src = """
+    from onnxhub import hookimpl, BackendSpec
+    @hookimpl
+    def register_backends(register):
+        register(BackendSpec(name="halfway", summary="s", target="m:X"))
+        raise RuntimeError("boom in hook")
+    """
+    install_fake_plugin(plugin_site, "bad-hook", "badhook", "fakeplug_badhook", src)
+    reg = get_registry()
+    assert reg.plugins["badhook"].status == "broken"
+    assert "boom in hook" in reg.plugins["badhook"].error
+    assert "halfway" not in reg.items["backend"]
+
+
+def test_duplicate_name_is_an_error_naming_both_plugins(plugin_site):
+    src = """
+    from onnxhub import hookimpl, BackendSpec
+    @hookimpl
+    def register_backends(register):
+        register(BackendSpec(name="reference", summary="imposter", target="m:X"))
+    """
+    install_fake_plugin(plugin_site, "dup-plugin", "dup", "fakeplug_dup", src)
+    reg = get_registry()
+    err = reg.plugins["dup"].error
+    assert reg.plugins["dup"].status == "broken"
+    assert "'reference'" in err and "'dup'" in err and "both" in err
+    assert reg.items["backend"]["reference"].plugin == "reference"
+
+
+def test_onnxhub_plugins_env_selects_entry_points(plugin_site, monkeypatch):
+    install_fake_plugin(plugin_site, "fake-plugin", "fake", "fakeplug_good", GOOD)
+    monkeypatch.setenv("ONNXHUB_PLUGINS", "")
+    reg = get_registry()
+    assert "fake" not in reg.plugins and "reference" in reg.plugins  # built-ins always load
+    reset_registry()
+    monkeypatch.setenv("ONNXHUB_PLUGINS", "fake")
+    assert "fake" in get_registry().plugins
+
+
+def test_wrong_spec_type_breaks_only_that_plugin(plugin_site):
+    src = """
+    from onnxhub import hookimpl, ImporterSpec
+    @hookimpl
+    def register_backends(register):
+        register(ImporterSpec(name="x", summary="s", target="m:X"))
+    """
+    install_fake_plugin(plugin_site, "wrong-type", "wrongtype", "fakeplug_wrongtype", src)
+    rec = get_registry().plugins["wrongtype"]
+    assert rec.status == "broken" and "BackendSpec" in rec.error
+
+
+def test_unknown_name_lists_what_is_installed():
+    reset_registry()
+    with pytest.raises(PluginError, match=r"no backend named 'nope' \(installed: .*reference"):
+        get_registry().get("backend", "nope")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="Bad Name", summary="s", target="m:X"), "lower-case"),
+    (dict(name="ok", summary="two\nlines", target="m:X"), "one-line"),
+    (dict(name="ok", summary="s", target="no_colon"), "package.module:Attribute"),
+])
+def test_spec_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BackendSpec(**kwargs)
+
+
+def test_specs_are_immutable():
+    spec = BackendSpec(name="a", summary="s", target="m:X", devices=["CPU"])
+    assert spec.devices == ("cpu",)
+    with pytest.raises(AttributeError):
+        spec.name = "b"
