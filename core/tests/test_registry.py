@@ -12,7 +12,7 @@ from onnxhub import hookimpl, BackendSpec, ExporterSpec
 @hookimpl
 def register_backends(register):
     register(BackendSpec(name="fake", summary="a fake backend",
-                         target="onnxhub.backends.reference:ReferenceBackend", priority=-1))
+                         target="onnxhub.backend.reference:ReferenceBackend", priority=-1))
 
 @hookimpl
 def register_exporters(register):

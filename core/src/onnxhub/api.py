@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib
 from pathlib import Path
 
 from .errors import InvalidModel, PluginError, UsageError
@@ -59,7 +60,18 @@ def _usable(kind: str, name: str):
 
 # -- backends --------------------------------------------------------------------
 def get_backend(name: str):
-    """The ``onnx.backend.base.Backend``-compatible class registered as ``name``."""
+    """The ``onnx.backend.base.Backend``-compatible class registered as ``name``.
+
+    ``name`` may also be ``"package.module:Attribute"`` (or ``"package.module:"`` for
+    a module) naming any ONNX backend outside onnxhub, e.g. ``onnxruntime.backend:``;
+    the conformance runner uses this to measure such backends the same way.
+    """
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            return load_target(name) if attr else importlib.import_module(module)
+        except Exception as exc:
+            raise PluginError(f"cannot load backend {name!r}: {exc}") from exc
     return _usable("backend", name)
 
 

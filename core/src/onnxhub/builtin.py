@@ -10,7 +10,7 @@ def register_backends(register):
         BackendSpec(
             name="reference",
             summary="onnx.reference.ReferenceEvaluator: pure numpy, every standard op, slow",
-            target="onnxhub.backends.reference:ReferenceBackend",
+            target="onnxhub.backend.reference:ReferenceBackend",
             devices=("cpu",),
             requires=("onnx", "numpy"),
             priority=0,

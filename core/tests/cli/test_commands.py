@@ -82,7 +82,7 @@ def test_verify_same_backend_twice_passes(cli, tiny_model):
 
 NOISY = """
 from onnxhub import hookimpl, BackendSpec
-from onnxhub.backends.reference import ReferenceBackend, ReferenceRep
+from onnxhub.backend.reference import ReferenceBackend, ReferenceRep
 
 
 class NoisyRep(ReferenceRep):

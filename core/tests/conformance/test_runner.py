@@ -54,7 +54,7 @@ def test_min_pass_exits_1_when_below(tmp_path):
 CRASHY = """
 import os, time
 from onnxhub import hookimpl, BackendSpec
-from onnxhub.backends.reference import ReferenceBackend
+from onnxhub.backend.reference import ReferenceBackend
 
 
 class CrashyBackend(ReferenceBackend):

@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         examples="  onnxhub test-backend reference -j 2 --report report.md\n"
         "  onnxhub test-backend onnxruntime -k 'test_conv' --min-pass 0.8",
     )
-    p.add_argument("backend", metavar="NAME")
+    p.add_argument("backend", metavar="NAME", help="a registered backend, or module:Attribute of any ONNX backend "
+                   "(e.g. onnxruntime.backend: to measure ONNX Runtime's own)")
     p.add_argument("-k", dest="pattern", metavar="REGEX", help="only cases whose name matches (re.search)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPUs)")
     p.add_argument("--device", default="cpu", help="device to test (default: cpu)")

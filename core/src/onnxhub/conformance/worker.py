@@ -16,7 +16,8 @@ import time
 import unittest
 import warnings
 
-_EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure|Crashed|Implemented|Exit)\w*\b")
+# "pkg.mod.ExcType: message" (or a bare "ExcType") at the start of a traceback line.
+_EXC_LINE = re.compile(r"^([A-Za-z_]\w*\.)*[A-Z]\w*(:|$)")
 
 
 class _Probe:

@@ -7,10 +7,11 @@ a too-new model into ``UnsupportedModel`` instead of a confusing failure later.
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx.backend.base import Backend, BackendRep
 
-from ..errors import UnsupportedModel
+from ..errors import UnsupportedModel, UsageError
 
 
 def normalize_device(device) -> str:
@@ -24,22 +25,23 @@ def graph_input_names(model: onnx.ModelProto) -> list[str]:
     return [i.name for i in model.graph.input if i.name not in inits]
 
 
+def _as_array(value):
+    # ONNX's test suite feeds numpy scalars for 0-d inputs; runtimes want 0-d arrays.
+    return np.asarray(value) if isinstance(value, np.generic) else value
+
+
 def bind_inputs(names: list[str], inputs) -> dict:
     """Turn a list (graph-input order), a dict, or a single array into ``{name: array}``."""
     if isinstance(inputs, dict):
         unknown = set(inputs) - set(names)
         if unknown:
-            from ..errors import UsageError
-
             raise UsageError(f"unknown input(s) {sorted(unknown)}; the model takes {names}")
-        return dict(inputs)
+        return {k: _as_array(v) for k, v in inputs.items()}
     if not isinstance(inputs, (list, tuple)):
         inputs = [inputs]
     if len(inputs) > len(names):
-        from ..errors import UsageError
-
         raise UsageError(f"{len(inputs)} inputs given; the model takes {len(names)}: {names}")
-    return dict(zip(names, inputs))
+    return {name: _as_array(v) for name, v in zip(names, inputs)}
 
 
 def model_opset(model: onnx.ModelProto, domain: str = "") -> int | None:

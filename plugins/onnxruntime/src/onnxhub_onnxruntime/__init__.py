@@ -1,0 +1,1 @@
+"""onnxhub plugin: ONNX Runtime as an execution backend."""
