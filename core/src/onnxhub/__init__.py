@@ -46,21 +46,19 @@ def __getattr__(name):
     raise AttributeError(f"module 'onnxhub' has no attribute {name!r}")
 
 
-__all__ = sorted(
-    _API
-    | {
-        "hookimpl",
-        "BackendSpec",
-        "ImporterSpec",
-        "ExporterSpec",
-        "RuntimeSpec",
-        "OnnxHubError",
-        "PluginError",
-        "InvalidModel",
-        "UnsupportedModel",
-        "UnsupportedOperator",
-        "RuntimeNotInstalled",
-        "WorkerCrashed",
-        "CheckFailed",
-    }
-)
+__all__ = [
+    "BackendSpec",
+    "CheckFailed",
+    "ExporterSpec",
+    "ImporterSpec",
+    "InvalidModel",
+    "OnnxHubError",
+    "PluginError",
+    "RuntimeNotInstalled",
+    "RuntimeSpec",
+    "UnsupportedModel",
+    "UnsupportedOperator",
+    "WorkerCrashed",
+    "hookimpl",
+    *sorted(_API),
+]

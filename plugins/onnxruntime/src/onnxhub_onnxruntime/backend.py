@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import onnxruntime as ort
-from onnx.backend.base import BackendRep, namedtupledict
+from onnx.backend.base import BackendRep
 
 from onnxhub.backend.base import HubBackend, bind_inputs, normalize_device
 from onnxhub.errors import UnsupportedModel, UnsupportedOperator, UsageError
@@ -89,11 +90,22 @@ class OnnxRuntimeRep(BackendRep):
         self.session = session
         self.input_names = [i.name for i in session.get_inputs()]
         self.output_names = [o.name for o in session.get_outputs()]
-        self._outputs = namedtupledict("Outputs", self.output_names)
+        self._run = session.run
+        self._single = self.input_names[0] if len(self.input_names) == 1 else None
 
     def run(self, inputs, **kwargs):
-        feeds = bind_inputs(self.input_names, inputs)
-        return self._outputs(*self.session.run(None, feeds))
+        """Outputs as a list in graph-output order (as ``onnxruntime.backend`` returns them).
+
+        This call sits in every inference loop, so a list of ndarrays takes a fast
+        path that costs about what building the feed dict by hand would.
+        """
+        if type(inputs) is list and len(inputs) == len(self.input_names):
+            if self._single is not None:
+                if type(inputs[0]) is np.ndarray:
+                    return self._run(None, {self._single: inputs[0]})
+            elif all(type(v) is np.ndarray for v in inputs):
+                return self._run(None, dict(zip(self.input_names, inputs)))
+        return self._run(None, bind_inputs(self.input_names, inputs))
 
 
 class OnnxRuntimeBackend(HubBackend):
