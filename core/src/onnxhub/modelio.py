@@ -121,6 +121,12 @@ def refuse_existing(path: Path, force: bool) -> None:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_file(path, *, force: bool = False):
     """Yield a temporary path next to ``path``; move it into place only on success."""
@@ -131,6 +137,7 @@ def atomic_file(path, *, force: bool = False):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
