@@ -6,7 +6,10 @@ Sessions install the repository's own distributions (``core/`` and every folder 
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import nox
@@ -15,6 +18,39 @@ ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").exists())
 # Pass-rate floors for `onnxhub test-backend`, per backend (measured, see docs/conformance/).
 CONFORMANCE = {"reference": 0.98, "onnxruntime": 0.83}
+
+PYTHONS = ["3.11", "3.13"]
+
+
+def _runs(command: str) -> bool:
+    if not shutil.which(command):
+        return False
+    return subprocess.run([command, "-c", "pass"], capture_output=True).returncode == 0
+
+
+def _expose_interpreters(versions: list[str]) -> None:
+    """Make ``pythonX.Y`` resolvable for nox when it lives only in pyenv (not activated).
+
+    pyenv's shims answer ``command not found`` for versions that are not selected, so
+    links to the real interpreters go in a folder put first on PATH.
+    """
+    bindir = ROOT / ".nox" / "interpreters"
+    for version in versions:
+        if _runs(f"python{version}"):
+            continue
+        root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+        found = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}"))
+        if found:
+            bindir.mkdir(parents=True, exist_ok=True)
+            link = bindir / f"python{version}"
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(found[-1])
+    if bindir.is_dir():
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ['PATH']}"
+
+
+_expose_interpreters(PYTHONS)
 
 nox.options.sessions = ["lint", "tests", "conformance"]
 nox.options.reuse_venv = "yes"
@@ -30,7 +66,7 @@ def lint(session):
     session.run("ruff", "check", "core", "plugins", "benchmarks", "noxfile.py")
 
 
-@nox.session(python=["3.11", "3.13"])
+@nox.session(python=PYTHONS)
 def tests(session):
     install_project(session)
     env = {"ONNXHUB_HOME": os.environ.get("ONNXHUB_HOME", str(ROOT / ".onnxhub-home"))}

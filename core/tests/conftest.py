@@ -55,6 +55,21 @@ def tiny_model(tmp_path) -> Path:
     return path
 
 
+HERE = Path(__file__).parent
+REPO = HERE.parent.parent
+
+# The test runtime of the bridge tests: CPython 3.6 with numpy 1.19.5, no framework.
+TESTRT_PLUGIN = """
+from onnxhub import hookimpl, RuntimeSpec
+
+@hookimpl
+def register_runtimes(register):
+    register(RuntimeSpec(name="testrt", summary="bridge tests: CPython 3.6 + numpy 1.19.5",
+                         python=">=3.6,<3.7", requirements=("numpy==1.19.5",),
+                         handler="onnxhub_testrt_handler", env=(("OMP_NUM_THREADS", "1"),)))
+"""
+
+
 def install_fake_plugin(site: Path, dist: str, entry_name: str, module: str, source: str, version="1.0") -> Path:
     """Lay out a plugin the way pip would (a module plus its .dist-info) in ``site``.
 
@@ -68,6 +83,41 @@ def install_fake_plugin(site: Path, dist: str, entry_name: str, module: str, sou
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
     (info / "entry_points.txt").write_text(f"[onnxhub]\n{entry_name} = {module}\n")
     return site
+
+
+def pytest_configure(config):
+    # Runtimes built by the tests live in the repository's (git-ignored) home unless told otherwise.
+    os.environ.setdefault("ONNXHUB_HOME", str(REPO / ".onnxhub-home"))
+
+
+@pytest.fixture(scope="session")
+def testrt_site(tmp_path_factory):
+    """A site folder with the test-runtime plugin, put on the path for this session."""
+    site = tmp_path_factory.mktemp("testrt-site")
+    install_fake_plugin(site, "onnxhub-testrt", "testrt", "onnxhub_testrt_plugin", TESTRT_PLUGIN)
+    (site / "onnxhub_testrt_handler.py").write_text((HERE / "runtime" / "handler_testrt.py").read_text())
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    mp.syspath_prepend(str(site))
+    from onnxhub.registry import reset_registry
+
+    reset_registry()
+    yield site
+    mp.undo()
+    reset_registry()
+
+
+@pytest.fixture(scope="session")
+def testrt(testrt_site):
+    """The test runtime, installed through the CLI if it is not yet (skips or fails without Python 3.6)."""
+    from onnxhub.home import runtime_installed
+    from onnxhub.pytest_plugin import missing_runtime
+
+    if not runtime_installed("testrt"):
+        r = run_cli("runtime", "install", "testrt", timeout=900)
+        if r.returncode != 0:
+            missing_runtime(f"cannot install the test runtime: {r.stderr.strip().splitlines()[-1:]}")
+    return "testrt"
 
 
 @pytest.fixture

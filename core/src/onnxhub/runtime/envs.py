@@ -1,0 +1,219 @@
+"""Build and remove a runtime's managed virtual environment.
+
+Steps of ``install_runtime`` (each shown as it runs):
+
+1. find an interpreter in the spec's range: ``--python``, then ``pythonX.Y`` on PATH,
+   then pyenv's versions;
+2. check the system libraries the spec names, before any download;
+3. create the venv, upgrade pip inside it (old pips cannot read newer wheels);
+4. install every requirement in one resolver call, constrained to the same pins, so
+   nothing can drag numpy 2 in behind a legacy framework;
+5. run the plugin's fix-ups, then write the marker. The marker is written last: an
+   install that failed anywhere is removed, and is never reported as installed.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import OnnxHubError, UsageError
+from ..home import RUNTIME_MARKER, runtime_dir, runtime_installed
+from ..specs import RuntimeSpec, load_target
+
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$")
+
+
+class InstallFailed(OnnxHubError):
+    """A step of a runtime install failed; nothing is left marked installed."""
+
+
+# -- interpreter discovery ---------------------------------------------------------
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def version_matches(version: str, specifier: str) -> bool:
+    """``"3.6.15"`` against ``">=3.6,<3.7"`` (the subset of PEP 440 runtimes use)."""
+    have = _version_tuple(version)
+    for clause in filter(None, (c.strip() for c in specifier.split(","))):
+        m = _CLAUSE.match(clause)
+        if not m:
+            raise UsageError(f"cannot read Python version specifier {clause!r}")
+        op, want_text, star = m.groups()
+        want = _version_tuple(want_text)
+        head = have[: len(want)]
+        if star:
+            ok = (head == want) if op == "==" else (head != want) if op == "!=" else False
+        else:
+            width = max(len(have), len(want))
+            a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
+            ok = {">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a == b, "!=": a != b}[op]
+        if not ok:
+            return False
+    return True
+
+
+def probe_version(python: str) -> str | None:
+    """The interpreter's ``X.Y.Z``, or None when it does not run."""
+    try:
+        out = subprocess.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def candidates() -> list[str]:
+    """Interpreters to try, in order: ``pythonX.Y`` on PATH, then pyenv's versions."""
+    found = []
+    for minor in range(14, 4, -1):
+        exe = shutil.which(f"python3.{minor}")
+        if exe:
+            found.append(exe)
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found += sorted(glob.glob(f"{root}/versions/*/bin/python3"), reverse=True)
+    return found
+
+
+def find_interpreter(spec: RuntimeSpec, explicit: str | None = None) -> tuple[str, str]:
+    """``(path, version)`` of an interpreter in ``spec.python``; a one-line error when none fits."""
+    if explicit:
+        version = probe_version(explicit)
+        if version is None:
+            raise UsageError(f"--python {explicit}: does not run")
+        if not version_matches(version, spec.python):
+            raise UsageError(f"--python {explicit} is Python {version}; runtime {spec.name!r} needs {spec.python}")
+        return explicit, version
+    tried = []
+    for exe in candidates():
+        version = probe_version(exe)
+        if version is None:
+            continue
+        tried.append(version)
+        if version_matches(version, spec.python):
+            return exe, version
+    lowest = re.search(r">=\s*(\d+\.\d+)", spec.python)
+    hint = f"pyenv install {lowest.group(1)}" if lowest else "install a matching CPython"
+    raise UsageError(f"runtime {spec.name!r} needs Python {spec.python}; none found on PATH or in pyenv "
+                     f"(found: {', '.join(sorted(set(tried))) or 'none'}); get one with `{hint}` or pass --python PATH")
+
+
+# -- system libraries ----------------------------------------------------------------
+_LIB_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/lib/x86_64-linux-gnu",
+             "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
+
+
+def find_shared_library(soname: str) -> str | None:
+    for folder in _LIB_DIRS:
+        path = os.path.join(folder, soname)
+        if os.path.exists(path):
+            return path
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if line.strip().startswith(soname + " "):
+            return line.rsplit("=>", 1)[-1].strip()
+    return None
+
+
+def missing_libraries(spec: RuntimeSpec) -> list[tuple[str, str]]:
+    return [(so, hint) for so, hint in spec.system_libs if find_shared_library(so) is None]
+
+
+# -- install / remove ------------------------------------------------------------------
+class _Steps:
+    """Numbered step lines on stderr, with a rich spinner on a terminal."""
+
+    def __init__(self, name: str, total: int):
+        self.name, self.total, self.n = name, total, 0
+        self.status = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status("")
+            self.status.start()
+
+    def step(self, text: str) -> None:
+        self.n += 1
+        line = f"[{self.n}/{self.total}] {self.name}: {text}"
+        if self.status:
+            self.status.update(line)
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.status:
+            self.status.stop()
+
+
+def _run(argv, what: str, env=None) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        raise InstallFailed(f"{what} failed: {lines[-1] if lines else f'exit code {proc.returncode}'}")
+    return proc.stdout
+
+
+# The newest pip each old interpreter can run. Indexes that omit Requires-Python
+# metadata would otherwise hand an old pip a release it cannot even import.
+_PIP_CAPS = {(3, 6): "pip<22", (3, 7): "pip<24.1", (3, 8): "pip<25.1"}
+
+
+def _pip_for(version: str) -> str:
+    return _PIP_CAPS.get(_version_tuple(version)[:2], "pip")
+
+
+def install_runtime(spec: RuntimeSpec, python: str | None = None, force: bool = False) -> Path:
+    target = runtime_dir(spec.name)
+    if runtime_installed(spec.name) and not force:
+        sys.stderr.write(f"runtime {spec.name} is already installed in {target} (use --force to rebuild)\n")
+        return target
+    steps = _Steps(spec.name, 6)
+    try:
+        steps.step(f"finding Python {spec.python}")
+        exe, version = find_interpreter(spec, python)
+        steps.step("checking system libraries")
+        missing = missing_libraries(spec)
+        if missing:
+            raise UsageError(f"runtime {spec.name!r} needs system librar{'y' if len(missing) == 1 else 'ies'} "
+                             + "; ".join(f"{so} ({hint})" for so, hint in missing))
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        try:
+            steps.step(f"creating a virtual environment with Python {version} ({exe})")
+            _run([exe, "-m", "venv", str(target)], "creating the virtual environment")
+            py = str(target / "bin" / "python")
+            pip = [py, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+            env = dict(os.environ, PIP_NO_WARN_SCRIPT_LOCATION="1")
+            steps.step("upgrading pip inside it")
+            _run(pip + ["install", "-q", "--upgrade", _pip_for(version)], "upgrading pip", env)
+            steps.step(f"installing {', '.join(spec.requirements) or 'nothing'} (one resolver call)")
+            if spec.requirements:
+                reqs = target / "onnxhub-requirements.txt"
+                reqs.write_text("\n".join(spec.requirements) + "\n")
+                _run(pip + ["install", "-q", "-r", str(reqs), "-c", str(reqs)], "installing requirements", env)
+            steps.step("running fix-ups and recording the install")
+            if spec.fixups:
+                load_target(spec.fixups)(target, py)
+            packages = [ln for ln in _run(pip + ["freeze"], "listing packages").splitlines() if ln.strip()]
+            marker = {"name": spec.name, "python": version, "interpreter": exe, "packages": packages,
+                      "seconds": round(time.monotonic() - started, 1)}
+            (target / RUNTIME_MARKER).write_text(json.dumps(marker, indent=1))
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)  # never leave a half-built runtime behind
+            raise
+    finally:
+        steps.close()
+    return target
