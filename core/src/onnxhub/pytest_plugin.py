@@ -1,13 +1,20 @@
 """pytest plugin shipped with onnxhub (entry point ``pytest11``).
 
-``@pytest.mark.runtime("mxnet")`` marks a test that needs an installed runtime: it is
-skipped with the install command when the runtime is missing, and fails instead when
-``ONNXHUB_REQUIRE_RUNTIMES=1`` (CI), so a missing runtime can never pass as a skip.
+- ``pytest --onnxhub-backend NAME [--onnxhub-k REGEX] [--onnxhub-device cpu]`` adds the
+  ONNX backend conformance cases for that backend as pytest items, so a plugin's own
+  CI checks conformance with one flag. ``--onnxhub-xfail-unsupported`` reports the
+  cases the backend refuses with ``UnsupportedOperator`` as xfail: a partial backend
+  then proves that all it claims passes and all else is refused cleanly.
+- ``@pytest.mark.runtime("mxnet")`` marks a test that needs an installed runtime: it
+  is skipped with the install command when the runtime is missing, and fails instead
+  when ``ONNXHUB_REQUIRE_RUNTIMES=1`` (CI), so a missing runtime never passes as a skip.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 
 import pytest
 
@@ -23,8 +30,19 @@ def missing_runtime(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_addoption(parser):
+    group = parser.getgroup("onnxhub", "ONNX conformance through onnxhub")
+    group.addoption("--onnxhub-backend", metavar="NAME", help="add ONNX backend-test cases for this backend")
+    group.addoption("--onnxhub-k", metavar="REGEX", help="only conformance cases whose name matches (re.search)")
+    group.addoption("--onnxhub-device", metavar="DEVICE", default="cpu", help="device of the cases (default cpu)")
+    group.addoption("--onnxhub-xfail-unsupported", action="store_true",
+                    help="report cases the backend refuses with UnsupportedOperator as xfail (never as pass); "
+                         "every other failure still fails")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "runtime(name): needs the named isolated framework runtime installed")
+    config.addinivalue_line("markers", "onnx_conformance: an ONNX backend-test case added by --onnxhub-backend")
 
 
 def pytest_runtest_setup(item):
@@ -34,3 +52,74 @@ def pytest_runtest_setup(item):
         name = mark.args[0]
         if not runtime_installed(name):
             missing_runtime(f"runtime {name!r} is not installed; run: onnxhub runtime install {name}")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    backend = config.getoption("--onnxhub-backend")
+    if backend:
+        suite = ConformanceSuite.from_parent(session, name=f"onnx-conformance[{backend}]")
+        items.extend(suite.collect())
+
+
+class ConformanceSuite(pytest.Collector):
+    """The cases of ``onnx.backend.test.BackendTest`` for one backend and device."""
+
+    def collect(self):
+        import onnx.backend.test
+
+        from . import api
+        from .conformance.cases import collect
+
+        config = self.config
+        name, device = config.getoption("--onnxhub-backend"), config.getoption("--onnxhub-device").lower()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # generating node cases warns about overflows
+            tests = onnx.backend.test.BackendTest(api.get_backend(name), "onnxhub_conformance").tests
+        for case in collect(device, config.getoption("--onnxhub-k")):
+            item = ConformanceCase.from_parent(self, name=case.name, tests=tests)
+            item.add_marker("onnx_conformance")
+            yield item
+
+
+class ConformanceCase(pytest.Item):
+    def __init__(self, *, tests, **kwargs):
+        super().__init__(**kwargs)
+        self.tests = tests
+
+    def runtest(self):
+        import unittest
+
+        result = unittest.TestResult()
+        self.tests(self.name).run(result)
+        problems = result.errors + result.failures
+        if problems:
+            line = _last_exception_line(problems[0][1])
+            if self.config.getoption("--onnxhub-xfail-unsupported") and line.startswith(_UNSUPPORTED):
+                pytest.xfail(line)
+            raise ConformanceFailure(line, problems[0][1])
+        if result.skipped:
+            pytest.skip(result.skipped[0][1])
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ConformanceFailure):
+            return f"{excinfo.value}\n\n{excinfo.value.traceback_text}"
+        if isinstance(excinfo.value, pytest.xfail.Exception):
+            return str(excinfo.value)  # pytest's own rendering walks every frame: 0.1 s a case
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"onnx conformance: {self.name}"
+
+
+_UNSUPPORTED = ("onnxhub.errors.UnsupportedOperator:", "UnsupportedOperator:")
+
+
+class ConformanceFailure(AssertionError):
+    def __init__(self, line: str, traceback_text: str):
+        super().__init__(line)
+        self.traceback_text = traceback_text
+
+
+def _last_exception_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if re.match(r"^([A-Za-z_]\w*\.)*[A-Z]\w*(:|$)", ln)]
+    return lines[-1] if lines else text.strip().splitlines()[-1]

@@ -255,3 +255,11 @@ def doctor(args):
         lines.append(f"runtime {r['name']} [{r['plugin']}]: {r['status']} ({r['path']})")
     lines.append("no problems found" if not problems else f"{problems} broken plugin(s)")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def new_plugin(args):
+    from ..scaffold import write
+
+    path = write(args.name, args.kind, args.output, force=args.force)
+    sys.stdout.write(f"wrote {args.kind} plugin project {path}\n"
+                     f"next: pip install -e '{path}[test]' && (cd {path} && pytest)\n")

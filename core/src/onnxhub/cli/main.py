@@ -130,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("name")
 
     command("doctor", "check the installation: plugins, backends, runtimes, versions")
+
+    p = command("new-plugin", "write a new plugin project (backend, importer or exporter) to start from",
+                description="Write a working plugin project: pyproject.toml with the onnxhub entry point, the "
+                "import-light plugin module, an operator-table skeleton, tests (a backend's run the ONNX "
+                "conformance suite through onnxhub's pytest plugin) and a README. `pip install` it and onnxhub "
+                "discovers it at once.",
+                examples="  onnxhub new-plugin myrt --kind backend\n  pip install -e ./onnxhub-myrt[test]\n"
+                "  onnxhub list-backends")
+    p.add_argument("name", help="plugin name: lower-case letters, digits, '_' (module onnxhub_NAME)")
+    p.add_argument("--kind", choices=["backend", "importer", "exporter"], default="backend", help="default: backend")
+    p.add_argument("-o", "--output", metavar="DIR", help="project folder (default: ./onnxhub-NAME)")
+    p.add_argument("--force", action="store_true", help="replace an existing, non-empty folder")
     return parser
 
 

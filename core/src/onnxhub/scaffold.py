@@ -1,0 +1,388 @@
+"""``onnxhub new-plugin``: write a working plugin project from the templates below.
+
+The project installs with pip, registers through the ``onnxhub`` entry point, and its
+tests run the ONNX conformance suite through onnxhub's pytest plugin.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import UsageError
+
+KINDS = ("backend", "importer", "exporter")
+
+PYPROJECT = '''[build-system]
+requires = ["hatchling>=1.18"]
+build-backend = "hatchling.build"
+
+[project]
+name = "onnxhub-{name}"
+version = "0.1.0"
+description = "onnxhub plugin: {summary}"
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = ["onnxhub>=0.1", "onnx", "numpy"]
+
+[project.optional-dependencies]
+test = ["pytest>=7"]
+
+[project.entry-points.onnxhub]
+{name} = "{module}.plugin"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/{module}"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+{pytest_addopts}'''
+
+README = '''# onnxhub-{name}
+
+An onnxhub {kind} plugin, made by `onnxhub new-plugin {name} --kind {kind}`.
+
+    pip install -e .[test]
+    onnxhub plugins                 # shows {name}
+    onnxhub {listing}            # shows {name}, ready
+    pytest                          # unit tests{pytest_note}
+
+Where to go from here: `src/{module}/{target_file}` holds the code that does the work
+(one small function per operator); `src/{module}/plugin.py` only registers it and must
+stay import-light. The plugin contract is the docstrings of `onnxhub.hookspecs`.
+'''
+
+PLUGIN = '''"""Registers the {kind}; imports nothing but onnxhub, so listing stays fast."""
+
+from onnxhub import {spec}, hookimpl
+
+
+@hookimpl
+def {hook}(register):
+    register({spec}(
+        name="{name}",
+        summary="{summary}",
+        target="{module}.{target_module}:{target_attr}",{extra}
+    ))
+'''
+
+BACKEND = '''"""The backend: a small interpreter over an operator table.
+
+Add an operator by writing one function and registering it with ``@op("OpType")``.
+"""
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from onnx.backend.base import BackendRep
+
+from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names, model_opset
+from onnxhub.errors import UnsupportedOperator
+
+OPS = {{}}
+MIN_OPSET = 7  # before opset 7, broadcasting was a node attribute
+
+
+def op(name):
+    def register(fn):
+        OPS[name] = fn
+        return fn
+
+    return register
+
+
+@op("Identity")
+def identity(x):
+    return (x,)
+
+
+@op("Add")
+def add(a, b):
+    return (np.add(a, b).astype(np.result_type(a, b)),)
+
+
+@op("Mul")
+def mul(a, b):
+    return (np.multiply(a, b).astype(np.result_type(a, b)),)
+
+
+@op("Relu")
+def relu(x):
+    return (np.maximum(x, 0).astype(x.dtype),)
+
+
+class Rep(BackendRep):
+    def __init__(self, model):
+        self.graph = model.graph
+        self.input_names = graph_input_names(model)
+        self.initializers = {{t.name: numpy_helper.to_array(t) for t in model.graph.initializer}}
+
+    def run(self, inputs, **kwargs):
+        values = dict(self.initializers)
+        values.update(bind_inputs(self.input_names, inputs))
+        for node in self.graph.node:
+            attrs = {{a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}}
+            outputs = OPS[node.op_type](*[values[i] if i else None for i in node.input], **attrs)
+            values.update(zip(node.output, outputs))
+        return [values[o.name] for o in self.graph.output]
+
+
+class Backend(HubBackend):
+    name = "{name}"
+    devices = ("cpu",)
+
+    @classmethod
+    def prepare(cls, model, device="CPU", **options):
+        super().prepare(model, device)
+        opset = model_opset(model)
+        for node in model.graph.node:
+            if node.domain not in ("", "ai.onnx") or node.op_type not in OPS or (opset or MIN_OPSET) < MIN_OPSET:
+                raise UnsupportedOperator(node.op_type, opset=opset, node=node.name or None, domain=node.domain,
+                                          where="{name}")
+        return Rep(model)
+'''
+
+# The importer and exporter share a toy "framework format": graph.json + weights.npz.
+IMPORTER = '''"""The importer: ONNX -> this framework's files.
+
+The template writes a toy format (``graph.json`` + ``weights.npz``); replace the
+operator table with converters to your framework's own layer definitions.
+"""
+
+import json
+
+import numpy as np
+from onnx import numpy_helper
+
+from onnxhub.errors import UnsupportedOperator
+
+CONVERTERS = {{}}
+
+
+def converter(op_type):
+    def register(fn):
+        CONVERTERS[op_type] = fn
+        return fn
+
+    return register
+
+
+@converter("Relu")
+@converter("Add")
+@converter("Mul")
+@converter("MatMul")
+@converter("Identity")
+def _elementwise(node):
+    return {{"op": node.op_type, "inputs": list(node.input), "outputs": list(node.output)}}
+
+
+def _shape(value_info):
+    dims = value_info.type.tensor_type.shape.dim
+    return [d.dim_value if d.HasField("dim_value") else None for d in dims]
+
+
+class Importer:
+    def import_model(self, model, output_dir, **options):
+        layers = []
+        for node in model.graph.node:
+            if node.op_type not in CONVERTERS:
+                raise UnsupportedOperator(node.op_type, node=node.name or None, where="{name} importer")
+            layers.append(CONVERTERS[node.op_type](node))
+        inits = {{t.name for t in model.graph.initializer}}
+        graph = {{"inputs": {{i.name: _shape(i) for i in model.graph.input if i.name not in inits}},
+                  "outputs": {{o.name: _shape(o) for o in model.graph.output}}, "layers": layers}}
+        (output_dir / "graph.json").write_text(json.dumps(graph, indent=1))
+        weights = {{t.name: numpy_helper.to_array(t) for t in model.graph.initializer}}
+        with open(output_dir / "weights.npz", "wb") as f:
+            np.savez(f, **weights)
+        return [output_dir / "graph.json", output_dir / "weights.npz"]
+
+
+IMPORTER = Importer()
+'''
+
+EXPORTER = '''"""The exporter: this framework's files -> ONNX, without the framework installed.
+
+The template reads a toy format: ``NAME.graph.json`` (``{{"inputs": {{name: shape}},
+"outputs": {{name: shape}}, "layers": [{{"op", "inputs", "outputs"}}]}}``, ``null`` for a
+dynamic dimension) and ``NAME.weights.npz``. Replace the readers and the operator
+table with your framework's.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from onnxhub.errors import InvalidModel, UnsupportedOperator
+
+CONVERTERS = {{}}
+
+
+def converter(op_type):
+    def register(fn):
+        CONVERTERS[op_type] = fn
+        return fn
+
+    return register
+
+
+@converter("Relu")
+@converter("Add")
+@converter("Mul")
+@converter("MatMul")
+@converter("Identity")
+def _same_name(layer):
+    return [helper.make_node(layer["op"], layer["inputs"], layer["outputs"])]
+
+
+class Exporter:
+    def export(self, files, opset=17, **options):
+        paths = [Path(f) for f in files]
+        graph_file = next((p for p in paths if p.name.endswith(".graph.json")), None)
+        if graph_file is None:
+            raise InvalidModel("no *.graph.json among the files")
+        try:
+            graph = json.loads(graph_file.read_text())
+            layers, input_names, output_names = graph["layers"], graph["inputs"], graph["outputs"]
+        except (ValueError, KeyError) as exc:
+            raise InvalidModel(f"{{graph_file}}: not a graph file ({{exc}})")
+        weights_file = graph_file.with_name(graph_file.name[: -len(".graph.json")] + ".weights.npz")
+        weights = dict(np.load(weights_file)) if weights_file.exists() else {{}}
+        nodes = []
+        for layer in layers:
+            if layer.get("op") not in CONVERTERS:
+                raise UnsupportedOperator(str(layer.get("op")), node=layer.get("outputs", ["?"])[0], where="{name} exporter")
+            nodes += CONVERTERS[layer["op"]](layer)
+        inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in input_names.items()]
+        outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in output_names.items()]
+        inits = [numpy_helper.from_array(v, k) for k, v in weights.items()]
+        opsets = [helper.make_opsetid("", opset)]
+        model = helper.make_model(helper.make_graph(nodes, graph_file.stem, inputs, outputs, inits),
+                                  opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))
+        onnx.checker.check_model(model)
+        return model
+
+
+EXPORTER = Exporter()
+'''
+
+TESTS = {
+    "backend": '''import numpy as np
+from onnx import TensorProto, helper
+
+import onnxhub
+from onnxhub.testing import assert_matches_reference
+
+
+def test_registered_and_ready():
+    assert any(b["name"] == "{name}" and b["status"] == "ready" for b in onnxhub.backends())
+
+
+def test_matches_reference():
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "x"], ["m"]), helper.make_node("Relu", ["m"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    out = assert_matches_reference("{name}", model)
+    assert (out["y"] >= 0).all() and np.isfinite(out["y"]).all()
+
+# The ONNX conformance cases run too: pyproject.toml passes --onnxhub-backend to pytest.
+''',
+    "importer": '''import json
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+import onnxhub
+
+
+def test_registered_and_ready():
+    assert any(i["name"] == "{name}" and i["status"] == "ready" for i in onnxhub.importers())
+
+
+def test_import_writes_the_files(tmp_path):
+    w = numpy_helper.from_array(np.eye(3, dtype=np.float32), "w")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    written = onnxhub.import_model(model, "{name}", tmp_path / "out")
+    assert sorted(p.name for p in written) == ["graph.json", "weights.npz"]
+    graph = json.loads((tmp_path / "out" / "graph.json").read_text())
+    assert graph["layers"][0]["op"] == "MatMul" and graph["inputs"] == {{"x": [1, 3]}}
+''',
+    "exporter": '''import json
+
+import numpy as np
+
+import onnxhub
+
+
+def test_registered_and_ready():
+    assert any(e["name"] == "{name}" and e["status"] == "ready" for e in onnxhub.exporters())
+
+
+def test_export_then_run(tmp_path):
+    (tmp_path / "net.graph.json").write_text(json.dumps({{
+        "inputs": {{"x": [None, 2]}}, "outputs": {{"y": [None, 2]}},
+        "layers": [{{"op": "MatMul", "inputs": ["x", "w"], "outputs": ["h"]}},
+                   {{"op": "Relu", "inputs": ["h"], "outputs": ["y"]}}]}}))
+    np.savez(tmp_path / "net.weights.npz", w=np.eye(2, dtype=np.float32))
+    model = onnxhub.export_model([tmp_path / "net.graph.json"], opset=17)  # found by file name
+    x = np.array([[1.0, -2.0]], np.float32)
+    y = onnxhub.run(model, {{"x": x}}, backend="reference")["y"]
+    np.testing.assert_array_equal(y, [[1.0, 0.0]])
+''',
+}
+
+TARGETS = {
+    "backend": ("BackendSpec", "register_backends", "backend", "Backend", "list-backends",
+                '\n        devices=("cpu",),'),
+    "importer": ("ImporterSpec", "register_importers", "importer", "IMPORTER", "list-importers", ""),
+    "exporter": ("ExporterSpec", "register_exporters", "exporter", "EXPORTER", "list-exporters",
+                 '\n        patterns=("*.graph.json",),'),
+}
+
+
+def render(name: str, kind: str) -> dict[str, str]:
+    """``{relative path: text}`` of the project for plugin ``name``."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise UsageError(f"plugin name {name!r} must be lower-case letters, digits and '_', starting with a letter")
+    if kind not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+    module = f"onnxhub_{name}"
+    spec, hook, target_module, target_attr, listing, extra = TARGETS[kind]
+    summary = f"{name} {kind} (made from the onnxhub template)"
+    fields = dict(name=name, module=module, kind=kind, summary=summary, spec=spec, hook=hook,
+                  target_module=target_module, target_attr=target_attr, extra=extra, listing=listing,
+                  target_file=f"{target_module}.py")
+    is_backend = kind == "backend"
+    addopts = f'addopts = "--onnxhub-backend {name} --onnxhub-xfail-unsupported"\n' if is_backend else ""
+    note = (" and the ONNX conformance suite: cases this backend refuses with\n"
+            "                                    # UnsupportedOperator are xfail, all others must pass") if is_backend else ""
+    code = {"backend": BACKEND, "importer": IMPORTER, "exporter": EXPORTER}[kind]
+    return {
+        "pyproject.toml": PYPROJECT.format(pytest_addopts=addopts, **fields),
+        "README.md": README.format(pytest_note=note, **fields),
+        f"src/{module}/__init__.py": f'"""onnxhub plugin {name}: {summary}."""\n',
+        f"src/{module}/plugin.py": PLUGIN.format(**fields),
+        f"src/{module}/{target_module}.py": code.format(**fields),
+        f"tests/test_{name}.py": TESTS[kind].format(**fields),
+    }
+
+
+def write(name: str, kind: str, output: Path | None = None, force: bool = False) -> Path:
+    from .modelio import atomic_dir
+
+    files = render(name, kind)
+    target = Path(output) if output else Path(f"onnxhub-{name}")
+    with atomic_dir(target, force=force) as stage:
+        for rel, text in files.items():
+            path = stage / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    return target
