@@ -52,7 +52,8 @@ def _expose_interpreters(versions: list[str]) -> None:
 
 _expose_interpreters(PYTHONS)
 
-nox.options.sessions = ["lint", "tests", "conformance"]
+nox.options.sessions = ["lint", "tests", "examples", "conformance", "docs"]
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*") if (p / "pyproject.toml").exists())
 nox.options.reuse_venv = "yes"
 
 
@@ -73,6 +74,35 @@ def tests(session):
     for dist in [ROOT / "core", *PLUGINS]:
         if (dist / "tests").is_dir():
             session.run("pytest", "-q", "-p", "no:cacheprovider", str(dist / "tests"), *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def examples(session):
+    """Example third-party plugins, each checked with the conformance pytest plugin."""
+    session.install("./core[test]", *[str(p) for p in EXAMPLES])
+    for example in EXAMPLES:
+        backend = example.name.removeprefix("onnxhub-")
+        session.run("pytest", "-q", "-p", "no:cacheprovider", str(example / "tests"), "--onnxhub-backend", backend,
+                    "--onnxhub-xfail-unsupported", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session):
+    """The documentation site, warnings as errors; every CLI verb and hook must be in it."""
+    session.install("./core", "mkdocs>=1.6", "mkdocstrings-python>=1.10")
+    session.run("mkdocs", "build", "--strict")
+    session.run("python", "-c", """
+import re, sys
+from pathlib import Path
+import onnxhub.hookspecs as hs
+from onnxhub.cli.reference import verbs
+site = Path("build/site")
+cli = (site / "reference/cli/index.html").read_text()
+hooks = (site / "hooks/index.html").read_text()
+missing = [v for v in verbs() if f"onnxhub {v}" not in cli]
+missing += [h for h in dir(hs) if h.startswith("register_") and h not in hooks]
+sys.exit(f"missing from the generated reference: {missing}" if missing else 0)
+""")
 
 
 @nox.session(python="3.11")

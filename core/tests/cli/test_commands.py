@@ -170,3 +170,13 @@ def test_model_with_int_and_bool_inputs(cli, tmp_path):
     r = cli("run", path, "--random-inputs", "--seed", "3", "--backend", "reference", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["outputs"][0]["dtype"] == "int64"
+
+
+def test_generated_cli_reference_has_every_verb():
+    from onnxhub.cli.reference import markdown, verbs
+
+    text = markdown()
+    names = verbs()
+    assert {"run", "verify", "test-backend", "runtime install", "new-plugin", "doctor"} <= set(names)
+    for verb in names:
+        assert f"## `onnxhub {verb}`" in text, verb
