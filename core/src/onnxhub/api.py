@@ -146,7 +146,8 @@ def export_model(files, source: str | None = None, opset: int = 17, **options):
     return model
 
 
-def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False) -> list[Path]:
+def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False,
+            **export_options) -> list[Path]:
     """Exporter of ``source`` then importer of ``target``."""
-    model = export_model(files, source=source, opset=opset)
+    model = export_model(files, source=source, opset=opset, **export_options)
     return import_model(model, target, output_dir, force=force)

@@ -168,13 +168,18 @@ def export(args):
     from ..modelio import refuse_existing, save_model
 
     refuse_existing(Path(args.output), args.force)
-    model = api.export_model(args.files, source=args.source, opset=args.opset)
+    from .main import export_options
+
+    model = api.export_model(args.files, source=args.source, opset=args.opset, **export_options(args))
     save_model(model, args.output, force=args.force)
     sys.stdout.write(f"wrote {args.output} (opset {args.opset}, IR {model.ir_version})\n")
 
 
 def convert(args):
-    written = api.convert(args.files, args.source, args.target, args.output, opset=args.opset, force=args.force)
+    from .main import export_options
+
+    written = api.convert(args.files, args.source, args.target, args.output, opset=args.opset, force=args.force,
+                          **export_options(args))
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
 

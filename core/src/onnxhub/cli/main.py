@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", metavar="FRAMEWORK", help="exporter name (default: guessed from file names)")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset to write (default 17)")
+    _add_export_options(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
     p = command("convert", "export from framework A, then import into framework B")
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="target", required=True, metavar="B")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--opset", type=int, default=17)
+    _add_export_options(p)
     p.add_argument("--force", action="store_true")
 
     p = command(
@@ -143,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="DIR", help="project folder (default: ./onnxhub-NAME)")
     p.add_argument("--force", action="store_true", help="replace an existing, non-empty folder")
     return parser
+
+
+def _add_export_options(p) -> None:
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1,3,224,224",
+                   help="shape of a model input, for formats that do not record it (repeatable)")
+    p.add_argument("--static-batch", action="store_true",
+                   help="keep the first input dimension fixed instead of a dynamic 'batch'")
+
+
+def export_options(args) -> dict:
+    """Exporter options given on the command line (only those set, so any exporter accepts the call)."""
+    options = {}
+    if args.input_shape:
+        options["input_shapes"] = args.input_shape
+    if args.static_batch:
+        options["static_batch"] = True
+    return options
 
 
 def _add_model_inputs(p) -> None:

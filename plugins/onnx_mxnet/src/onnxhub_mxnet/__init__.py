@@ -1,0 +1,1 @@
+"""onnxhub plugin for Apache MXNet: export symbol/params files to ONNX without MXNet."""

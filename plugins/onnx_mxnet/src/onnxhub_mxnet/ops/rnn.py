@@ -1,0 +1,1 @@
+"""Recurrent layers (MXNet's fused ``RNN`` op)."""
