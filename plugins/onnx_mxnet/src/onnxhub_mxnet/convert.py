@@ -41,6 +41,7 @@ class Context:
         self._names: set[str] = set()
         self.node = None  # the MXNet node being converted (for error messages)
         self.inputs: list = []  # graph inputs (ValueInfoProto)
+        self._lazy_zeros: set[str] = set()
 
     # -- names -------------------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -104,6 +105,15 @@ class Context:
 
     def ints(self, values) -> str:
         return self.const(np.asarray(values, dtype=np.int64), name="ints")
+
+    def lazy_zeros(self, name: str) -> str:
+        """A zeros tensor of a shape MXNet infers at run time; only converters that accept it may read it."""
+        name = self.fresh(name)
+        self._lazy_zeros.add(name)
+        return name
+
+    def is_lazy_zeros(self, tensor: str) -> bool:
+        return tensor in self._lazy_zeros
 
     def scalar_like(self, value: float, like: str) -> str:
         """A scalar constant in ``like``'s dtype (CastLike from opset 15; float32 before, MXNet's default)."""

@@ -21,6 +21,7 @@ from .params import load_params
 from .symbol import load_symbol
 
 MIN_OPSET, MAX_OPSET = 13, 21
+ACCEPTS_LAZY_ZEROS = {"RNN"}
 PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta", "_moving_mean", "_moving_var", "_running_mean",
                   "_running_var", "_parameters", "_alpha")
 
@@ -80,6 +81,9 @@ def build_model(symbol, params, opset, shapes, static_batch, name="mxnet") -> on
         if any(t is None for t in inputs):
             bad = [symbol.nodes[src].name for (src, out), t in zip(node.inputs, inputs) if t is None]
             raise InvalidModel(f"node {node.name!r} ({node.op}) uses {bad}, missing from the .params file")
+        if node.op not in ACCEPTS_LAZY_ZEROS and any(ctx.is_lazy_zeros(t) for t in inputs):
+            raise UnsupportedOperator(f"{node.op} reading zeros of a run-time shape", node=node.name,
+                                      where="the MXNet exporter")
         outputs = fn(ctx, node, inputs)
         for i, out in enumerate(outputs):
             tensors[(node.index, i)] = ctx.rename(out, symbol.output_name(node.index, i))

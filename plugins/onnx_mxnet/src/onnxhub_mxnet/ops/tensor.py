@@ -12,7 +12,11 @@ INT_MAX = np.iinfo(np.int64).max
 
 @converter("Concat", "concat")
 def concat(ctx, node, inputs):
-    return [ctx.one("Concat", inputs, axis=attrs(node).int("dim", 1))]
+    axis = attrs(node).int("dim", 1)
+    values = [ctx.value(i) for i in inputs]
+    if all(v is not None for v in values):  # weights being packed (e.g. for RNN): fold now
+        return [ctx.const(np.concatenate(values, axis=axis), name=node.name)]
+    return [ctx.one("Concat", inputs, axis=axis)]
 
 
 @converter("stack")
@@ -61,6 +65,10 @@ def reshape(ctx, node, inputs):
     x = inputs[0]
     if a.bool("reverse", False):
         raise ctx.unsupported("reverse=True")
+    value = ctx.value(x)
+    if value is not None and all(d >= -1 for d in shape):  # a weight being reshaped: fold now
+        target = [value.shape[i] if d == 0 else d for i, d in enumerate(shape)]
+        return [ctx.const(value.reshape(target), name=node.name)]
     if all(d >= -1 for d in shape):  # ONNX Reshape handles 0 (copy) and -1 (infer) itself
         return [ctx.one("Reshape", [x, ctx.ints(shape)])]
     static = _static_target(ctx.shape_of(x), shape)
