@@ -76,7 +76,6 @@ def symbol(params, arrays):
     outs = exe.forward(is_train=False, **{k: mx.nd.array(v, dtype=v.dtype) for k, v in feeds.items()})
     result = {"input_" + k: v for k, v in feeds.items()}
     result.update({"output%d" % i: o.asnumpy() for i, o in enumerate(outs)})
-    result["inputs"] = json.dumps({k: list(v.shape) for k, v in feeds.items()})
     return result
 
 
