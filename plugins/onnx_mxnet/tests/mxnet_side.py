@@ -5,7 +5,6 @@ returns MXNet's output on a deterministic input: the ground truth the exporter i
 checked against. Only the standard library, numpy and mxnet are imported here.
 """
 
-import json
 import warnings
 
 import mxnet as mx
