@@ -146,6 +146,31 @@ def export_model(files, source: str | None = None, opset: int = 17, **options):
     return model
 
 
+def export_to_file(files, output, source: str | None = None, opset: int = 17, force: bool = False, **options):
+    """Export straight to ``output``; returns the written model's ``(ir_version, opset)``.
+
+    Exporters that offer ``export_streaming`` (model structure plus weights as arrays)
+    are written one weight at a time, so converting a large model needs little memory.
+    """
+    from .modelio import check_streamed, refuse_existing, save_model, save_streaming
+
+    refuse_existing(Path(output), force)
+    files = [Path(f) for f in files]
+    for f in files:
+        if not f.is_file():
+            raise InvalidModel(f"{f}: no such file")
+    source = source or sniff_exporter(files)
+    exporter = _usable("exporter", source)
+    if hasattr(exporter, "export_streaming"):
+        model, weights = exporter.export_streaming([str(f) for f in files], opset=opset, **options)
+        check_streamed(model, weights)
+        save_streaming(model, weights, output, force=force)
+    else:
+        model = export_model(files, source=source, opset=opset, **options)
+        save_model(model, output, force=force)
+    return model.ir_version, opset
+
+
 def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False,
             **export_options) -> list[Path]:
     """Exporter of ``source`` then importer of ``target``."""

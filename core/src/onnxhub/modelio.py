@@ -162,6 +162,49 @@ def atomic_dir(path, *, force: bool = False):
             shutil.rmtree(stage)
 
 
+PROTOBUF_LIMIT = 2_000_000_000
+
+
+def check_streamed(model, weights) -> None:
+    """``onnx.checker`` on a model whose initializers arrive separately as ``(name, array)``.
+
+    The checker sees every weight as a typed graph input (no data copied), so it checks
+    the graph, node schemas and types; the payloads are written by ``numpy_helper``.
+    """
+    from onnx import helper
+
+    probe = type(model)()
+    probe.CopyFrom(model)
+    probe.graph.input.extend(helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape))
+                             for n, a in weights)
+    _check(probe)
+
+
+def save_streaming(model, weights, path, *, force: bool = False) -> Path:
+    """Write ``model`` plus its initializers, one tensor at a time.
+
+    Protobuf merges concatenated messages, so the file is the serialized model followed by
+    one ``ModelProto{graph{initializer}}`` fragment per weight: peak memory is the model
+    structure plus one tensor, not the whole model twice.
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    total = sum(a.nbytes for _, a in weights)
+    if total > PROTOBUF_LIMIT:
+        raise UsageError(f"the weights ({total / 1e9:.1f} GB) exceed protobuf's 2 GB limit for one ONNX file")
+    path = Path(path)
+    with atomic_file(path, force=force) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(model.SerializeToString())
+            for name, arr in weights:
+                fragment = onnx.ModelProto()
+                fragment.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+                f.write(fragment.SerializeToString())
+    return path
+
+
 def save_model(model, path, *, force: bool = False) -> Path:
     import onnx
 

@@ -29,3 +29,21 @@ def test_model_zoo_matches_mxnet(mxnet, tmp_path, name):
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"  # dynamic batch by default
     (y,) = run_onnx(model, {"data": x})  # batch 2 through a model declared with batch 1
     assert_close(y, truth["y"], what=name)
+
+
+@pytest.mark.runtime("mxnet")
+def test_cli_export_streams_a_checker_clean_file(mxnet, tmp_path):
+    """The CLI path writes weights one at a time; the file must be a plain, complete ONNX model."""
+    from conftest import run_cli
+
+    prefix = str(tmp_path / "resnet50_v1")
+    _, truth = mxnet.call("zoo", {"name": "resnet50_v1", "prefix": prefix, "seed": 1, "batch": 1}, timeout=600)
+    out = tmp_path / "resnet50_v1.onnx"
+    r = run_cli("export", f"{prefix}-symbol.json", f"{prefix}-0000.params", "-o", out,
+                "--input-shape", "data=1,3,224,224", "--opset", "15")
+    assert r.returncode == 0, r.stderr
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model, full_check=True)
+    assert model.opset_import[0].version == 15 and model.ir_version == 8
+    (y,) = run_onnx(model, {"data": truth["x"]})
+    assert_close(y, truth["y"], what="resnet50_v1 via the CLI")

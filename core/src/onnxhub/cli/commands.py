@@ -165,14 +165,11 @@ globals()["import"] = import_  # the command is called "import"
 
 
 def export(args):
-    from ..modelio import refuse_existing, save_model
-
-    refuse_existing(Path(args.output), args.force)
     from .main import export_options
 
-    model = api.export_model(args.files, source=args.source, opset=args.opset, **export_options(args))
-    save_model(model, args.output, force=args.force)
-    sys.stdout.write(f"wrote {args.output} (opset {args.opset}, IR {model.ir_version})\n")
+    ir, opset = api.export_to_file(args.files, args.output, source=args.source, opset=args.opset, force=args.force,
+                                   **export_options(args))
+    sys.stdout.write(f"wrote {args.output} (opset {opset}, IR {ir})\n")
 
 
 def convert(args):

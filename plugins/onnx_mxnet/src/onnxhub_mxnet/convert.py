@@ -7,7 +7,7 @@ ONNX tensor names of the MXNet node's inputs, and return the names of its output
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 from onnxhub.errors import InvalidModel, UnsupportedOperator
 
@@ -36,8 +36,9 @@ class Context:
         self.opset = opset
         self.params = params
         self.nodes: list = []
-        self.initializers: dict[str, TensorProto] = {}
-        self.constants: dict[str, np.ndarray] = {}  # name -> value, for weights and made-up constants
+        # name -> value of every initializer: weights (views on the .params memory map) and
+        # constants made up by converters. TensorProtos are made only when the file is written.
+        self.constants: dict[str, np.ndarray] = {}
         self._names: set[str] = set()
         self.node = None  # the MXNet node being converted (for error messages)
         self.inputs: list = []  # graph inputs (ValueInfoProto)
@@ -74,20 +75,13 @@ class Context:
         """A constant initializer (made up by a converter)."""
         arr = np.asarray(value, dtype=dtype)
         name = self.fresh(name or f"{self.node.name if self.node else 'const'}_const")
-        self.initializers[name] = numpy_helper.from_array(arr, name)
         self.constants[name] = arr
         return name
 
     def add_param(self, name: str, arr: np.ndarray) -> str:
         self.claim(name)
-        self.initializers[name] = numpy_helper.from_array(np.ascontiguousarray(arr), name)
         self.constants[name] = arr
         return name
-
-    def replace_param(self, name: str, arr: np.ndarray) -> None:
-        """Rewrite a weight in place (e.g. gate order of RNN weights)."""
-        self.initializers[name] = numpy_helper.from_array(np.ascontiguousarray(arr), name)
-        self.constants[name] = arr
 
     def value(self, name: str) -> np.ndarray | None:
         """The constant value of a tensor, if it is a weight or a made-up constant."""
@@ -95,7 +89,7 @@ class Context:
 
     def rename(self, tensor: str, wanted: str) -> str:
         """Give a node's final output MXNet's name for it (``conv0_output``), when it is free."""
-        if wanted in self._names or tensor in self.initializers or tensor in {vi.name for vi in self.inputs}:
+        if wanted in self._names or tensor in self.constants or tensor in {vi.name for vi in self.inputs}:
             return tensor
         for node in reversed(self.nodes):
             if tensor in node.output:
@@ -144,10 +138,9 @@ class Context:
 
         if tensor in self.constants:
             return list(self.constants[tensor].shape)
-        known = {vi.name: vi for vi in self.inputs}
-        for name, t in self.initializers.items():
-            known[name] = helper.make_tensor_value_info(name, t.data_type, list(t.dims))
-        graph = helper.make_graph(self.nodes, "partial", list(known.values()), [], [])
+        typed, small = self.inference_view()
+        known = {vi.name: vi for vi in self.inputs + typed}
+        graph = helper.make_graph(self.nodes, "partial", list(known.values()), [], small)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
         try:
             inferred = shape_inference.infer_shapes(model, data_prop=True).graph.value_info
@@ -157,6 +150,25 @@ class Context:
             if vi.name == tensor and vi.type.tensor_type.HasField("shape"):
                 return [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
         return None
+
+    def inference_view(self, names=None) -> tuple[list, list]:
+        """What shape inference needs of the initializers: ``(typed inputs, small initializers)``.
+
+        Weights are described by type only (no copy of their data); small constants (shape
+        vectors, axes, scalars) keep their values, which inference reads.
+        """
+        from onnx import numpy_helper
+
+        typed, small = [], []
+        for name, arr in self.constants.items():
+            if names is not None and name not in names:
+                continue
+            if arr.size <= 64:
+                small.append(numpy_helper.from_array(np.asarray(arr), name))
+            else:
+                typed.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(arr.dtype),
+                                                           list(arr.shape)))
+        return typed, small
 
     def rank_of(self, tensor: str) -> int:
         shape = self.shape_of(tensor)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from onnxhub.errors import InvalidModel, UnsupportedOperator, UsageError
 
@@ -55,6 +56,13 @@ def parse_shapes(spec) -> dict[str, list[int]]:
 
 class MXNetExporter:
     def export(self, files, opset: int = 17, input_shapes=None, static_batch: bool = False, **options):
+        model, weights = self.export_streaming(files, opset, input_shapes, static_batch)
+        model.graph.initializer.extend(numpy_helper.from_array(np.ascontiguousarray(a), n) for n, a in weights)
+        return model
+
+    def export_streaming(self, files, opset: int = 17, input_shapes=None, static_batch: bool = False, **options):
+        """``(model without initializers, [(name, array)])``: onnxhub writes the weights one at a time,
+        so a large model never sits in memory twice (see ``onnxhub.modelio.save_streaming``)."""
         if options:
             raise UsageError(f"unknown MXNet exporter option(s): {', '.join(sorted(options))}")
         if not MIN_OPSET <= opset <= MAX_OPSET:
@@ -65,7 +73,7 @@ class MXNetExporter:
         return build_model(symbol, params, opset, parse_shapes(input_shapes), static_batch, symbol_file.stem)
 
 
-def build_model(symbol, params, opset, shapes, static_batch, name="mxnet") -> onnx.ModelProto:
+def build_model(symbol, params, opset, shapes, static_batch, name="mxnet") -> tuple[onnx.ModelProto, list]:
     ctx = Context(opset, params)
     consumers = _param_use(symbol)
     tensors: dict[tuple[int, int], str] = {}
@@ -137,29 +145,28 @@ _INPUT_DTYPES = {"0": TensorProto.FLOAT, "1": TensorProto.DOUBLE, "2": TensorPro
                  "4": TensorProto.INT32, "5": TensorProto.INT8, "6": TensorProto.INT64}
 
 
-def _assemble(ctx, outputs, opset, name) -> onnx.ModelProto:
+def _assemble(ctx, outputs, opset, name) -> tuple[onnx.ModelProto, list]:
+    """The model without initializers, and the initializers as ``(name, array)`` in graph order."""
     used = {i for n in ctx.nodes for i in n.input} | set(outputs)
     inputs = [vi for vi in ctx.inputs if vi.name in used]
-    inits = [t for n, t in ctx.initializers.items() if n in used]
-    # Outputs need a type; shape inference supplies it (and the dims it can prove).
-    probe = helper.make_graph(ctx.nodes, name, inputs, [], inits)
+    weights = [(n, arr) for n, arr in ctx.constants.items() if n in used]
+    # Outputs need a type; shape inference supplies it, over weights described by type only.
     opsets = [helper.make_opsetid("", opset)]
-    inferred = {}
+    typed, small = ctx.inference_view({n for n, _ in weights})
+    probe = helper.make_model(helper.make_graph(ctx.nodes, name, inputs + typed, [], small), opset_imports=opsets)
     try:
-        tmp = helper.make_model(probe, opset_imports=opsets)
-        for vi in onnx.shape_inference.infer_shapes(tmp, data_prop=True).graph.value_info:
-            inferred[vi.name] = vi
+        inferred = {vi.name: vi for vi in onnx.shape_inference.infer_shapes(probe, data_prop=True).graph.value_info}
     except Exception:
-        pass
+        inferred = {}
     out_infos = []
     for out in outputs:
         if out not in inferred or not inferred[out].type.tensor_type.HasField("shape"):
             raise UsageError(f"cannot infer the rank of output {out!r}; pass --input-shape for every input")
         out_infos.append(inferred[out])
-    graph = helper.make_graph(ctx.nodes, name, inputs, out_infos, inits)
+    graph = helper.make_graph(ctx.nodes, name, inputs, out_infos)
     model = helper.make_model(graph, opset_imports=opsets, producer_name="onnxhub-mxnet",
                               ir_version=helper.find_min_ir_version_for(opsets))
-    return model
+    return model, weights
 
 
 EXPORTER = MXNetExporter()
