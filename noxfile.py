@@ -89,7 +89,7 @@ def examples(session):
 @nox.session(python="3.11")
 def docs(session):
     """The documentation site, warnings as errors; every CLI verb and hook must be in it."""
-    session.install("./core", "mkdocs>=1.6", "mkdocstrings-python>=1.10")
+    session.install("./core", *[str(p) for p in PLUGINS], "mkdocs>=1.6", "mkdocstrings-python>=1.10")
     session.run("mkdocs", "build", "--strict")
     session.run("python", "-c", """
 import re, sys
