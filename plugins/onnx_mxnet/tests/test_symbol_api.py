@@ -63,3 +63,32 @@ def test_gluon_rnn_matches_mxnet(mxnet, tmp_path, kind, bidirectional):
     (y,) = run_onnx(model, {"data": truth["x"]})
     assert_close(y, truth["y"], what=f"{kind} bidirectional={bidirectional}")
     assert np.abs(truth["y"]).max() > 1e-3  # a meaningful output, not all zeros
+
+
+def _old_style(path, key):
+    """Rewrite a symbol file the way older MXNet releases wrote it: attributes under ``attr``
+    (0.9-1.0) or ``param`` (before 0.9, with two-element inputs and no version stamp)."""
+    data = json.load(open(path))
+    for node in data["nodes"]:
+        if "attrs" in node:
+            node[key] = node.pop("attrs")
+        if key == "param":
+            node["inputs"] = [i[:2] for i in node["inputs"]]
+    if key == "param":
+        data.pop("attrs", None)
+        data["heads"] = [h[:2] for h in data["heads"]]
+    json.dump(data, open(path, "w"))
+
+
+@pytest.mark.runtime("mxnet")
+@pytest.mark.parametrize("key", ["attr", "param"])
+def test_older_symbol_json_variants(mxnet, tmp_path, key):
+    prefix = str(tmp_path / "net")
+    _, truth = mxnet.call("symbol", {"name": "conv_family", "prefix": prefix, "seed": 5})
+    _old_style(prefix + "-symbol.json", key)
+    feeds = {k[len("input_"):]: v for k, v in truth.items() if k.startswith("input_")}
+    model = onnxhub.export_model([prefix + "-symbol.json", prefix + "-0000.params"], source="mxnet",
+                                 input_shapes={k: v.shape for k, v in feeds.items()})
+    got = run_onnx(model, {i.name: feeds[i.name] for i in model.graph.input})
+    for i, value in enumerate(got):
+        assert_close(value, truth[f"output{i}"], what=f"{key}-style output {i}")
