@@ -45,6 +45,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "onnx_conformance: an ONNX backend-test case added by --onnxhub-backend")
 
 
+@pytest.hookimpl(trylast=True)  # after fixtures are set up: a fixture may install the runtime
 def pytest_runtest_setup(item):
     for mark in item.iter_markers(name="runtime"):
         from .home import runtime_installed

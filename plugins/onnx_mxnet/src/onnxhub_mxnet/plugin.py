@@ -1,6 +1,19 @@
 """Registers the MXNet exporter and runtime. Imports nothing but onnxhub."""
 
-from onnxhub import ExporterSpec, RuntimeSpec, hookimpl
+from onnxhub import BackendSpec, ExporterSpec, RuntimeSpec, hookimpl
+
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(
+        name="mxnet",
+        summary="real MXNet 1.9.1 kernels (mxnet.np/npx) in the isolated mxnet runtime",
+        target="onnxhub_mxnet.backend:MXNetBackend",
+        devices=("cpu",),
+        runtime="mxnet",
+        requires=("onnx", "numpy"),
+        priority=-20,  # a verification backend, never the default
+    ))
 
 
 @hookimpl

@@ -61,3 +61,72 @@ class _quiet_warnings(object):
 
 def pid(params, arrays):
     return {"pid": os.getpid()}
+
+
+# -- the ONNX backend: execute an ONNX graph with MXNet's own kernels ------------------------
+_PLANS = {}
+
+
+def _onnx_ops():
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)  # the handler is loaded by path; its sibling module too
+    import onnx_ops
+
+    return onnx_ops.OPS
+
+
+def load_plan(params, arrays):
+    """Keep an ONNX graph (as a plan: nodes, attributes, constants) for ``run_plan``.
+
+    Returns the op types this runtime cannot execute, so the hub can refuse up front.
+    """
+    _mxnet()
+    ops = _onnx_ops()
+    plan = params["plan"]
+    missing = sorted({n["op"] for n in plan["nodes"] if n["op"] not in ops or n.get("domain") not in ("", "ai.onnx")})
+    if missing:
+        return {"missing": missing}
+    plan_id = len(_PLANS) + 1
+    _PLANS[plan_id] = (plan, arrays)
+    return {"id": plan_id, "missing": []}
+
+
+def drop_plan(params, arrays):
+    _PLANS.pop(params["id"], None)
+    return {}
+
+
+def run_plan(params, arrays):
+    mx = _mxnet()
+    from mxnet import np as mnp
+    from mxnet import npx
+
+    ops = _onnx_ops()
+    plan, consts = _PLANS[params["id"]]
+    npx.set_np()
+    try:
+        env = {}
+        for key, value in consts.items():
+            if key.startswith("init:"):
+                env[key[5:]] = mnp.array(value, dtype=value.dtype)
+        for name, value in arrays.items():
+            env[name] = mnp.array(value, dtype=value.dtype)
+        for node in plan["nodes"]:
+            attrs = {}
+            for k, v in node["attrs"].items():
+                attrs[k] = mnp.array(consts[v["$array"]], dtype=consts[v["$array"]].dtype) \
+                    if isinstance(v, dict) and "$array" in v else v
+            attrs.update(_opset=plan["opset"], _outputs=len(node["outputs"]), _op=node["op"])
+            fn, _since = ops[node["op"]]
+            ins = [env[name] if name else None for name in node["inputs"]]
+            outs = fn(ins, attrs)
+            for name, value in zip(node["outputs"], outs):
+                if name:
+                    env[name] = value
+        mx.nd.waitall()
+        return {"outputs": plan["outputs"], **{"out%d" % i: env[n].asnumpy() for i, n in enumerate(plan["outputs"])}}
+    finally:
+        npx.reset_np()
