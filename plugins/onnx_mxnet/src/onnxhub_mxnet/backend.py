@@ -73,6 +73,10 @@ def make_plan(model: onnx.ModelProto) -> tuple[dict, dict]:
         if node.op_type in ("Cast", "CastLike") and "to" in attrs:
             _check_dtype(node.name or node.op_type, attrs["to"], "Cast target of")
             attrs["to_dtype"] = _dtype_name(attrs["to"])
+        for key in ("dtype", "output_datatype"):  # EyeLike, windows: the output type as a numpy name
+            if key in attrs and isinstance(attrs[key], int):
+                _check_dtype(node.name or node.op_type, attrs[key], "output type of")
+                attrs["dtype_name"] = _dtype_name(attrs[key])
         nodes.append({"op": node.op_type, "domain": node.domain, "inputs": list(node.input),
                       "outputs": list(node.output), "attrs": attrs})
     plan = {"nodes": nodes, "opset": opset, "inputs": graph_input_names(model),

@@ -89,7 +89,7 @@ OPS["Mean"] = (_variadic(np.add, mean=True), 1)
 _UNARY = {"Abs": np.abs, "Neg": np.negative, "Exp": np.exp, "Log": np.log, "Sqrt": np.sqrt, "Floor": np.floor,
           "Ceil": np.ceil, "Sin": np.sin, "Cos": np.cos, "Tan": np.tan, "Asin": np.arcsin, "Acos": np.arccos,
           "Atan": np.arctan, "Sinh": np.sinh, "Cosh": np.cosh, "Asinh": np.arcsinh, "Acosh": np.arccosh,
-          "Atanh": np.arctanh, "Tanh": np.tanh, "Sign": np.sign, "Reciprocal": np.reciprocal, "Round": np.rint,
+          "Atanh": np.arctanh, "Tanh": np.tanh, "Sign": np.sign, "Reciprocal": np.reciprocal, "Round": np.round,
           "Not": np.logical_not, "IsNaN": np.isnan, "BitwiseNot": np.bitwise_not, "Identity": lambda x: x,
           "Sigmoid": npx.sigmoid, "Relu": npx.relu, "Erf": lambda x: npx.erf(x)}
 
@@ -102,10 +102,11 @@ for _name, _fn in _UNARY.items():
     OPS[_name] = (_unary(_fn), 1)
 
 
-# MXNet 1.9's numpy namespace has no logical_and/or/xor; on booleans the bitwise ops are the same.
-OPS["And"] = (_binary(np.bitwise_and), 1)
-OPS["Or"] = (_binary(np.bitwise_or), 1)
-OPS["Xor"] = (_binary(np.bitwise_xor), 1)
+# MXNet 1.9's numpy namespace has no logical_and/or/xor and its bitwise ops refuse booleans:
+# compute on 0/1 integers with MXNet's arithmetic instead.
+OPS["And"] = (lambda i, a: [(i[0].astype("int8") * i[1].astype("int8")).astype("bool")], 1)
+OPS["Or"] = (lambda i, a: [(i[0].astype("int8") + i[1].astype("int8")) > 0], 1)
+OPS["Xor"] = (lambda i, a: [np.not_equal(i[0], i[1])], 1)
 
 
 @op("IsInf")
@@ -258,9 +259,16 @@ def hardmax(inputs, attrs):
 
 
 # -- linear algebra --------------------------------------------------------------------
+def _mm(a, b):
+    """MXNet's CPU matmul takes float32/64 only: half precision is computed in float32."""
+    if a.dtype == onp.float16:
+        return np.matmul(a.astype("float32"), b.astype("float32")).astype("float16")
+    return np.matmul(a, b)
+
+
 @op("MatMul")
 def matmul(inputs, attrs):
-    return [np.matmul(inputs[0], inputs[1])]
+    return [_mm(inputs[0], inputs[1])]
 
 
 @op("Gemm")
@@ -462,8 +470,9 @@ def pad(inputs, attrs):
     width = [(0, 0)] * x.ndim
     for i, a in enumerate(axes):
         width[a] = (pads[i], pads[i + n])
+    width = tuple(width)  # MXNet's np.pad insists on tuples
     if mode == "constant":
-        return [np.pad(x, width, mode="constant", constant_values=value)]
+        return [_pad_constant(x, width, value)]
     if mode == "reflect":
         return [np.pad(x, width, mode="reflect")]
     if mode == "edge":
@@ -554,11 +563,20 @@ def _conv_pads(x, attrs, kernel, strides, dilations, transpose=False):
     return pads[:n], pads[n:]
 
 
+def _pad_constant(x, width, value):
+    """np.pad with a constant: MXNet 1.9 ignores ``constant_values`` (pads 0), so fill the border."""
+    padded = np.pad(x, width, mode="constant")
+    if value == 0:
+        return padded
+    inside = np.pad(np.ones(x.shape, dtype="bool"), width, mode="constant")
+    return np.where(inside, padded, np.full(padded.shape, value, dtype=padded.dtype))
+
+
 def _pad_asym(x, begin, end, value=0.0):
-    if begin == end:
+    if begin == end and value == 0.0:
         return x, begin
-    width = [(0, 0), (0, 0)] + list(zip(begin, end))
-    return np.pad(x, width, mode="constant", constant_values=value), [0] * len(begin)
+    width = tuple([(0, 0), (0, 0)] + list(zip(begin, end)))
+    return _pad_constant(x, width, value), [0] * len(begin)
 
 
 @op("Conv")
@@ -606,7 +624,7 @@ def conv_transpose(inputs, attrs):
                              pad=(0,) * n, adj=(0,) * n, num_filter=w.shape[1] * group, num_group=group,
                              no_bias=True)
     if any(out_pad):
-        full = np.pad(full, [(0, 0), (0, 0)] + [(0, p) for p in out_pad], mode="constant")
+        full = np.pad(full, tuple([(0, 0), (0, 0)] + [(0, p) for p in out_pad]), mode="constant")
     if b is not None:
         full = full + b.reshape((1, -1) + (1,) * n)
     index = [slice(None), slice(None)] + [slice(pads[i], full.shape[2 + i] - pads[i + n]) for i in range(n)]
@@ -619,22 +637,78 @@ def _pool(inputs, attrs, pool_type):
     n = len(kernel)
     strides = attrs.get("strides") or [1] * n
     dil = attrs.get("dilations") or [1] * n
-    if any(d != 1 for d in dil):
-        raise NotImplementedError("pooling with dilations")
     begin, end = _conv_pads(x, attrs, kernel, strides, dil)
     ceil = attrs.get("ceil_mode", 0)
-    if pool_type == "max" and begin != end:
-        x, begin = _pad_asym(x, begin, end, value=-onp.inf)
-        end = begin
     include = attrs.get("count_include_pad", 0)
-    if pool_type == "avg" and begin != end:
-        if not include:
-            raise NotImplementedError("asymmetric padding without count_include_pad")
-        x, begin = _pad_asym(x, begin, end)
+    if any(d != 1 for d in dil):
+        if pool_type != "max":
+            raise NotImplementedError("average or Lp pooling with dilations")
+        return _dilated_max(x, kernel, strides, dil, begin, end, ceil)
+    if pool_type == "avg" and begin != end and not include:
+        # Average over the valid elements only: sum pooling of the zero-padded input divided
+        # by sum pooling of a ones mask, both computed by MXNet's pooling kernel.
+        ones = np.ones(x.shape, dtype=x.dtype)
+        xp, pad = _pad_asym(x, begin, end)
+        mp, _ = _pad_asym(ones, begin, end)
+        kw = dict(kernel=tuple(kernel), stride=tuple(strides), pad=tuple(pad), pool_type="sum",
+                  pooling_convention="full" if ceil else "valid")
+        return npx.pooling(xp, **kw) / npx.pooling(mp, **kw)
+    if pool_type == "lp":  # (sum |x|^p)^(1/p): MXNet's own Lp pooling supports only some p
+        p = attrs.get("p", 2)
+        xp, pad = _pad_asym(np.abs(x) ** p, begin, end)
+        s = npx.pooling(xp, kernel=tuple(kernel), stride=tuple(strides), pad=tuple(pad), pool_type="sum",
+                        pooling_convention="full" if ceil else "valid")
+        return _trim_ceil(s ** (1.0 / p), x, kernel, strides, begin, end, ceil)
+    if begin != end or pool_type == "max":
+        x0 = x
+        x, begin = _pad_asym(x, begin, end, value=-onp.inf if pool_type == "max" else 0.0)
+        y = npx.pooling(x, kernel=tuple(kernel), stride=tuple(strides), pad=(0,) * n, pool_type=pool_type,
+                        pooling_convention="full" if ceil else "valid", count_include_pad=True)
+        return _trim_ceil(y, x0, kernel, strides, [b for b in begin], end, ceil)
     y = npx.pooling(x, kernel=tuple(kernel), stride=tuple(strides), pad=tuple(begin), pool_type=pool_type,
-                    pooling_convention="full" if ceil else "valid", count_include_pad=bool(include),
-                    p_value=attrs.get("p", 2))
-    return y
+                    pooling_convention="full" if ceil else "valid", count_include_pad=bool(include))
+    return _trim_ceil(y, x, kernel, strides, begin, end, ceil)
+
+
+def _trim_ceil(y, x, kernel, strides, begin, end, ceil):
+    """ONNX drops a ceil-mode window that would start in the end padding; MXNet's 'full' keeps it."""
+    if not ceil:
+        return y
+    index = [slice(None), slice(None)]
+    for i in range(len(kernel)):
+        size = x.shape[2 + i]
+        out = y.shape[2 + i]
+        if (out - 1) * strides[i] >= size + (begin[i] if begin else 0):
+            out -= 1
+        index.append(slice(0, out))
+    return y[tuple(index)]
+
+
+def _dilated_max(x, kernel, strides, dil, begin, end, ceil):
+    """Max pooling with dilations as the maximum of strided slices (MXNet's kernel has no dilation)."""
+    import itertools
+
+    n = len(kernel)
+    width = tuple([(0, 0), (0, 0)] + [(b, e) for b, e in zip(begin, end)])
+    xp = _pad_constant(x, width, -onp.inf) if any(begin) or any(end) else x
+    out = []
+    for i in range(n):
+        span = (kernel[i] - 1) * dil[i] + 1
+        size = xp.shape[2 + i] - span
+        out.append((-(-size // strides[i]) if ceil else size // strides[i]) + 1)
+    if ceil:  # windows may run past the end: pad with -inf so every slice exists
+        extra = [max(0, (out[i] - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - xp.shape[2 + i]) for i in range(n)]
+        if any(extra):
+            xp = _pad_constant(xp, tuple([(0, 0), (0, 0)] + [(0, e) for e in extra]), -onp.inf)
+    result = None
+    for offsets in itertools.product(*[range(k) for k in kernel]):
+        index = [slice(None), slice(None)]
+        for i, k in enumerate(offsets):
+            start = k * dil[i]
+            index.append(slice(start, start + (out[i] - 1) * strides[i] + 1, strides[i]))
+        part = xp[tuple(index)]
+        result = part if result is None else np.maximum(result, part)
+    return result
 
 
 @op("MaxPool")
@@ -711,7 +785,7 @@ def lrn(inputs, attrs):
     size, alpha, beta, bias = attrs["size"], attrs.get("alpha", 1e-4), attrs.get("beta", 0.75), attrs.get("bias", 1.0)
     sq = x * x
     lo, hi = (size - 1) // 2, size - 1 - (size - 1) // 2
-    padded = np.pad(sq, [(0, 0), (lo, hi)] + [(0, 0)] * (x.ndim - 2), mode="constant")
+    padded = np.pad(sq, tuple([(0, 0), (lo, hi)] + [(0, 0)] * (x.ndim - 2)), mode="constant")
     total = np.zeros(x.shape, dtype=x.dtype)
     for i in range(size):
         total = total + padded[:, i:i + x.shape[1]]
@@ -757,3 +831,419 @@ def one_hot(inputs, attrs):
     if axis != -1:
         out = np.moveaxis(out, -1, axis % out.ndim)
     return [out.astype(values.dtype)]
+
+
+# -- losses, normalizations and the rest ---------------------------------------------------------
+def _nll(logp, target, weight, reduction, ignore_index):
+    """ONNX NegativeLogLikelihoodLoss on log-probabilities (N, C, d1...) and targets (N, d1...)."""
+    target = target.astype("int64")
+    if ignore_index is not None:
+        keep = np.not_equal(target, ignore_index)
+        safe = np.where(keep, target, np.zeros_like(target))
+    else:
+        keep, safe = None, target
+    picked = np.squeeze(np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1), axis=1)
+    w = np.take(weight, safe) if weight is not None else np.ones(picked.shape, dtype=logp.dtype)
+    if keep is not None:
+        w = w * keep.astype(logp.dtype)
+    loss = -picked * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return np.sum(loss)
+    return np.sum(loss) / np.sum(w)
+
+
+@op("NegativeLogLikelihoodLoss")
+def nll_loss(inputs, attrs):
+    x, target = inputs[0], inputs[1]
+    weight = inputs[2] if len(inputs) > 2 else None
+    return [_nll(x, target, weight, attrs.get("reduction", "mean"), attrs.get("ignore_index")).astype(x.dtype)]
+
+
+@op("SoftmaxCrossEntropyLoss")
+def softmax_cross_entropy(inputs, attrs):
+    x, target = inputs[0], inputs[1]
+    weight = inputs[2] if len(inputs) > 2 else None
+    logp = npx.log_softmax(x, axis=1)
+    loss = _nll(logp, target, weight, attrs.get("reduction", "mean"), attrs.get("ignore_index")).astype(x.dtype)
+    return [loss, logp] if attrs["_outputs"] > 1 else [loss]
+
+
+@op("RMSNormalization")
+def rms_norm(inputs, attrs):
+    x, scale = inputs[0], inputs[1]
+    axis = attrs.get("axis", -1) % x.ndim
+    axes = tuple(range(axis, x.ndim))
+    xf = x.astype("float32") if x.dtype == onp.float16 else x
+    rms = np.sqrt(np.mean(xf * xf, axis=axes, keepdims=True) + attrs.get("epsilon", 1e-5))
+    return [((xf / rms).astype(x.dtype) * scale).astype(x.dtype)]
+
+
+@op("GroupNormalization")
+def group_norm(inputs, attrs):
+    x, scale, bias = inputs
+    g = attrs["num_groups"]
+    n, c = x.shape[0], x.shape[1]
+    grouped = x.reshape(n, g, -1)
+    mean = np.mean(grouped, axis=2, keepdims=True)
+    var = np.mean((grouped - mean) ** 2, axis=2, keepdims=True)
+    y = ((grouped - mean) / np.sqrt(var + attrs.get("epsilon", 1e-5))).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    return [(y * scale.reshape(shape) + bias.reshape(shape)).astype(x.dtype)]
+
+
+@op("MeanVarianceNormalization")
+def mvn(inputs, attrs):
+    x = inputs[0]
+    axes = tuple(attrs.get("axes") or (0, 2, 3))
+    mean = np.mean(x, axis=axes, keepdims=True)
+    var = np.mean((x - mean) ** 2, axis=axes, keepdims=True)
+    return [((x - mean) / (np.sqrt(var) + 1e-9)).astype(x.dtype)]
+
+
+@op("LpNormalization")
+def lp_normalization(inputs, attrs):
+    x = inputs[0]
+    axis, p = attrs.get("axis", -1), attrs.get("p", 2)
+    norm = np.sum(np.abs(x), axis=axis, keepdims=True) if p == 1 else \
+        np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+    return [np.where(norm == 0, np.zeros_like(x), x / np.where(norm == 0, np.ones_like(norm), norm))]
+
+
+@op("Swish")
+def swish(inputs, attrs):
+    x = inputs[0]
+    return [(x * npx.sigmoid(attrs.get("alpha", 1.0) * x)).astype(x.dtype)]
+
+
+@op("Shrink")
+def shrink(inputs, attrs):
+    x = inputs[0]
+    lambd, bias = attrs.get("lambd", 0.5), attrs.get("bias", 0.0)
+    y = np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, np.zeros_like(x)))
+    return [y.astype(x.dtype)]
+
+
+@op("EyeLike")
+def eye_like(inputs, attrs):
+    x = inputs[0]
+    rows, cols = x.shape
+    k = attrs.get("k", 0)
+    i = np.arange(rows, dtype="int64").reshape(rows, 1)
+    j = np.arange(cols, dtype="int64").reshape(1, cols)
+    dtype = attrs.get("dtype_name") or str(x.dtype)
+    return [np.equal(j - i, k).astype(dtype)]
+
+
+@op("GatherND")
+def gather_nd(inputs, attrs):
+    x, idx = inputs
+    if attrs.get("batch_dims", 0):
+        raise NotImplementedError("GatherND with batch_dims")
+    idx = np.where(idx < 0, idx + np.array(x.shape[:idx.shape[-1]], dtype="int64"), idx)
+    moved = np.moveaxis(idx, -1, 0)  # MXNet's gather_nd wants the index tuple first
+    return [npx.gather_nd(x, moved)]
+
+
+@op("Compress")
+def compress(inputs, attrs):
+    x, cond = inputs
+    axis = attrs.get("axis")
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    keep = np.nonzero(cond)[0]
+    keep = keep[keep < x.shape[axis]]
+    return [np.take(x, keep, axis=axis)]
+
+
+@op("NonZero")
+def nonzero(inputs, attrs):
+    x = inputs[0]
+    idx = np.nonzero(x.reshape(1, -1) if x.ndim == 0 else x)
+    return [np.stack([i.astype("int64") for i in idx], axis=0)]
+
+
+@op("CumProd")
+def cumprod(inputs, attrs):
+    """Running product as exp(cumsum(log|x|)) with the sign tracked: MXNet has no cumprod kernel."""
+    x = inputs[0]
+    axis = int(inputs[1].item()) % x.ndim
+    if attrs.get("reverse", 0):
+        x = np.flip(x, axis=axis)
+    if attrs.get("exclusive", 0):  # shift by one along the axis, a 1 entering first
+        first = np.ones_like(np.take(x, np.array([0], dtype="int64"), axis=axis))
+        rest = np.take(x, np.arange(x.shape[axis] - 1, dtype="int64"), axis=axis)
+        x = np.concatenate([first, rest], axis=axis)
+    out = x
+    parts = np.split(x, x.shape[axis], axis=axis)
+    acc, outs = None, []
+    for part in parts:
+        acc = part if acc is None else acc * part
+        outs.append(acc)
+    out = np.concatenate(outs, axis=axis) if outs else x
+    if attrs.get("reverse", 0):
+        out = np.flip(out, axis=axis)
+    return [out.astype(inputs[0].dtype)]
+
+
+def _window(kind):
+    def run(inputs, attrs):
+        n = int(inputs[0].item())
+        periodic = attrs.get("periodic", 1)
+        denom = n if periodic else n - 1
+        k = np.arange(n, dtype="float64")
+        if kind == "hann":
+            w = 0.5 - 0.5 * np.cos(2 * math.pi * k / denom)
+        elif kind == "hamming":
+            w = 25.0 / 46 - (1 - 25.0 / 46) * np.cos(2 * math.pi * k / denom)
+        else:
+            w = 0.42 - 0.5 * np.cos(2 * math.pi * k / denom) + 0.08 * np.cos(4 * math.pi * k / denom)
+        return [w.astype(attrs.get("dtype_name") or "float32")]
+    return run
+
+
+OPS["HannWindow"] = (_window("hann"), 17)
+OPS["HammingWindow"] = (_window("hamming"), 17)
+OPS["BlackmanWindow"] = (_window("blackman"), 17)
+
+
+@op("Det")
+def det(inputs, attrs):
+    return [np.linalg.det(inputs[0])]
+
+
+@op("ReverseSequence")
+def reverse_sequence(inputs, attrs):
+    x, lens = inputs
+    batch_axis, time_axis = attrs.get("batch_axis", 1), attrs.get("time_axis", 0)
+    steps = x.shape[time_axis]
+    t = np.arange(steps, dtype="int64")
+    outs = []
+    for b in range(x.shape[batch_axis]):
+        n = int(lens[b].item())
+        order = np.where(t < n, n - 1 - t, t)
+        row = np.take(x, np.array([b], dtype="int64"), axis=batch_axis)
+        outs.append(np.take(row, order, axis=time_axis))
+    return [np.concatenate(outs, axis=batch_axis)]
+
+
+def _recurrent(kind):
+    """ONNX LSTM / GRU / RNN unrolled over time with MXNet's matmul and activations."""
+    def run(inputs, attrs):
+        x, w, r = inputs[0], inputs[1], inputs[2]
+        b = inputs[3] if len(inputs) > 3 else None
+        if len(inputs) > 4 and inputs[4] is not None:
+            raise NotImplementedError("sequence_lens")
+        h0 = inputs[5] if len(inputs) > 5 else None
+        c0 = inputs[6] if len(inputs) > 6 else None
+        if attrs.get("layout", 0):
+            x = np.swapaxes(x, 0, 1)
+        hidden = attrs["hidden_size"]
+        dirs = w.shape[0]
+        if attrs.get("activations") or attrs.get("clip") or attrs.get("input_forget"):
+            if kind != "RNN" or [a.lower() for a in attrs.get("activations", [])] not in ([], ["tanh"] * dirs):
+                raise NotImplementedError("custom activations, clip or input_forget")
+        steps, batch = x.shape[0], x.shape[1]
+        ys, hs, cs = [], [], []
+        for d in range(dirs):
+            wd, rd = w[d], r[d]
+            gates = wd.shape[0]
+            bd = b[d][:gates] + b[d][gates:] if b is not None else None
+            rb = b[d][gates:] if b is not None else None
+            h = h0[d] if h0 is not None else np.zeros((batch, hidden), dtype=x.dtype)
+            c = c0[d] if c0 is not None else np.zeros((batch, hidden), dtype=x.dtype)
+            order = range(steps - 1, -1, -1) if (attrs.get("direction") == "reverse" or d == 1) else range(steps)
+            out = [None] * steps
+            for t in order:
+                xt = x[t]
+                if kind == "GRU":
+                    xw = np.matmul(xt, wd.T) + (b[d][:gates] if b is not None else 0)
+                    z = npx.sigmoid(xw[:, :hidden] + np.matmul(h, rd[:hidden].T) + (rb[:hidden] if rb is not None else 0))
+                    rr = npx.sigmoid(xw[:, hidden:2 * hidden] + np.matmul(h, rd[hidden:2 * hidden].T)
+                                     + (rb[hidden:2 * hidden] if rb is not None else 0))
+                    if attrs.get("linear_before_reset", 0):
+                        hh = np.matmul(h, rd[2 * hidden:].T) + (rb[2 * hidden:] if rb is not None else 0)
+                        n = np.tanh(xw[:, 2 * hidden:] + rr * hh)
+                    else:
+                        n = np.tanh(xw[:, 2 * hidden:] + np.matmul(rr * h, rd[2 * hidden:].T)
+                                    + (rb[2 * hidden:] if rb is not None else 0))
+                    h = (1 - z) * n + z * h
+                else:
+                    g = np.matmul(xt, wd.T) + np.matmul(h, rd.T) + (bd if bd is not None else 0)
+                    if kind == "LSTM":
+                        i_, o_, f_, c_ = (g[:, k * hidden:(k + 1) * hidden] for k in range(4))
+                        c = npx.sigmoid(f_) * c + npx.sigmoid(i_) * np.tanh(c_)
+                        h = npx.sigmoid(o_) * np.tanh(c)
+                    else:
+                        h = np.tanh(g)
+                out[t] = h
+            ys.append(np.stack(out, axis=0))
+            hs.append(h)
+            cs.append(c)
+        y = np.stack(ys, axis=1)  # (T, D, N, H)
+        yh, yc = np.stack(hs, axis=0), np.stack(cs, axis=0)
+        if attrs.get("layout", 0):
+            y, yh, yc = np.transpose(y, axes=(2, 0, 1, 3)), np.swapaxes(yh, 0, 1), np.swapaxes(yc, 0, 1)
+        outs = [y, yh, yc][:attrs["_outputs"]]
+        return [o.astype(x.dtype) for o in outs]
+    return run
+
+
+OPS["LSTM"] = (_recurrent("LSTM"), 1)
+OPS["GRU"] = (_recurrent("GRU"), 1)
+OPS["RNN"] = (_recurrent("RNN"), 1)
+
+
+# -- Resize ------------------------------------------------------------------------------------------
+def _source_coords(mode, out_size, in_size, scale):
+    """Where each output position samples the input (host arithmetic on sizes only)."""
+    x = onp.arange(out_size, dtype=onp.float64)
+    if mode == "half_pixel":
+        return (x + 0.5) / scale - 0.5
+    if mode == "pytorch_half_pixel":
+        return (x + 0.5) / scale - 0.5 if out_size > 1 else onp.zeros_like(x)
+    if mode == "align_corners":
+        return x * (in_size - 1) / (out_size - 1) if out_size > 1 else onp.zeros_like(x)
+    if mode == "asymmetric":
+        return x / scale
+    if mode == "half_pixel_symmetric":
+        adjustment = out_size / (scale * in_size)
+        center = in_size / 2
+        offset = center * (1 - adjustment)
+        return offset + (x + 0.5) / scale - 0.5
+    raise NotImplementedError("Resize coordinate_transformation_mode %s" % mode)
+
+
+def _nearest(coords, how, in_size):
+    if how == "round_prefer_floor":
+        idx = onp.where(coords == onp.floor(coords) + 0.5, onp.floor(coords), onp.round(coords))
+    elif how == "round_prefer_ceil":
+        idx = onp.floor(coords + 0.5)
+    elif how == "floor":
+        idx = onp.floor(coords)
+    elif how == "ceil":
+        idx = onp.ceil(coords)
+    else:
+        raise NotImplementedError("nearest_mode %s" % how)
+    return onp.clip(idx, 0, in_size - 1).astype(onp.int64)
+
+
+@op("Resize", "Upsample")
+def resize(inputs, attrs):
+    x = inputs[0]
+    if attrs["_op"] == "Upsample" or attrs["_opset"] < 11:
+        scales = [float(v) for v in (attrs.get("scales") or inputs[1].asnumpy().reshape(-1))]
+        sizes, axes = None, list(range(x.ndim))
+        mode, coord = attrs.get("mode", "nearest"), "asymmetric"
+        nearest = "floor" if attrs["_op"] == "Upsample" or attrs["_opset"] < 11 else "round_prefer_floor"
+    else:
+        scales = inputs[2].asnumpy().reshape(-1).tolist() if len(inputs) > 2 and inputs[2] is not None \
+            and inputs[2].size else None
+        sizes = _ints(inputs[3]) if len(inputs) > 3 and inputs[3] is not None else None
+        axes = [a % x.ndim for a in attrs["axes"]] if attrs.get("axes") else list(range(x.ndim))
+        mode = attrs.get("mode", "nearest")
+        coord = attrs.get("coordinate_transformation_mode", "half_pixel")
+        nearest = attrs.get("nearest_mode", "round_prefer_floor")
+    if attrs.get("antialias", 0) or mode == "cubic" or coord == "tf_crop_and_resize":
+        raise NotImplementedError("Resize with antialias, cubic or tf_crop_and_resize")
+    if sizes is not None:
+        policy = attrs.get("keep_aspect_ratio_policy", "stretch")
+        ratios = [sizes[i] / x.shape[a] for i, a in enumerate(axes)]
+        if policy != "stretch":
+            r = min(ratios) if policy == "not_larger" else max(ratios)
+            ratios = [r] * len(axes)
+            sizes = [int(onp.round(r * x.shape[a])) for a in axes]
+        scales = ratios
+    out = x
+    for i, a in enumerate(axes):
+        in_size, scale = x.shape[a], float(scales[i])
+        out_size = sizes[i] if sizes is not None else int(onp.floor(in_size * scale))
+        if out_size == in_size and scale == 1.0:
+            continue
+        coords = _source_coords(coord, out_size, in_size, scale)
+        if mode == "nearest":
+            out = np.take(out, np.array(_nearest(coords, nearest, in_size)), axis=a)
+        elif mode == "linear":
+            c = onp.clip(coords, 0, in_size - 1)
+            lo = onp.floor(c).astype(onp.int64)
+            hi = onp.minimum(lo + 1, in_size - 1)
+            shape = [1] * x.ndim
+            shape[a] = out_size
+            w = np.array((c - lo).reshape(shape), dtype=str(x.dtype))
+            a_lo, a_hi = np.take(out, np.array(lo), axis=a), np.take(out, np.array(hi), axis=a)
+            out = a_lo + (a_hi - a_lo) * w
+        else:
+            raise NotImplementedError("Resize mode %s" % mode)
+    return [out.astype(x.dtype)]
+
+
+# -- Attention ----------------------------------------------------------------------------------------
+@op("Attention")
+def attention(inputs, attrs):
+    q, k, v = inputs[0], inputs[1], inputs[2]
+    mask = inputs[3] if len(inputs) > 3 else None
+    past_k = inputs[4] if len(inputs) > 4 else None
+    past_v = inputs[5] if len(inputs) > 5 else None
+    if len(inputs) > 6 and inputs[6] is not None:
+        raise NotImplementedError("Attention with nonpad_kv_seqlen")
+    if attrs.get("left_window_size", -1) >= 0 or attrs.get("right_window_size", -1) >= 0:
+        raise NotImplementedError("Attention with sliding windows")
+    dtype = q.dtype
+    work = "float32" if dtype == onp.float16 else str(dtype)
+    q, k, v = q.astype(work), k.astype(work), v.astype(work)
+    three_d = q.ndim == 3
+    if three_d:
+        qh, kvh = attrs["q_num_heads"], attrs["kv_num_heads"]
+        q = np.transpose(q.reshape(q.shape[0], q.shape[1], qh, -1), axes=(0, 2, 1, 3))
+        k = np.transpose(k.reshape(k.shape[0], k.shape[1], kvh, -1), axes=(0, 2, 1, 3))
+        v = np.transpose(v.reshape(v.shape[0], v.shape[1], kvh, -1), axes=(0, 2, 1, 3))
+    scale = attrs.get("scale")
+    scale = math.sqrt(scale if scale is not None else 1 / math.sqrt(q.shape[3]))
+    if past_k is not None:
+        k = np.concatenate([past_k.astype(work), k], axis=2)
+        v = np.concatenate([past_v.astype(work), v], axis=2)
+    present_k, present_v = k, v
+    lq, lk = q.shape[2], k.shape[2]
+    bias = np.zeros((lq, lk), dtype=work)
+    if mask is not None:
+        if mask.dtype == onp.bool_:
+            mask = np.where(mask, np.zeros(mask.shape, dtype=work), np.full(mask.shape, -onp.inf, dtype=work))
+        mask = mask.astype(work)
+        if mask.shape[-1] < lk:
+            width = tuple([(0, 0)] * (mask.ndim - 1) + [(0, lk - mask.shape[-1])])
+            mask = _pad_constant(mask, width, -onp.inf)
+        bias = bias + mask
+    if attrs.get("is_causal", 0):
+        offset = past_k.shape[2] if past_k is not None else 0
+        i = onp.arange(lq).reshape(lq, 1)
+        j = onp.arange(lk).reshape(1, lk)
+        causal = onp.where(j <= i + offset, 0.0, -onp.inf).astype(work)
+        bias = bias + np.array(causal)
+    heads_q, heads_kv = q.shape[1], k.shape[1]
+    if heads_q != heads_kv and heads_q % heads_kv == 0:
+        reps = heads_q // heads_kv
+        k, v = np.repeat(k, reps, axis=1), np.repeat(v, reps, axis=1)
+    scores = np.matmul(q * scale, np.swapaxes(k * scale, 2, 3))
+    softcap = attrs.get("softcap")
+    if softcap:
+        scores = np.tanh(scores / softcap) * softcap
+    mode = attrs.get("qk_matmul_output_mode", 0)
+    qk_out = scores
+    scores = scores + bias
+    if mode == 2:
+        qk_out = scores
+    peak = np.max(scores, axis=-1, keepdims=True)
+    dead = np.isneginf(np.max(bias + np.zeros(scores.shape, dtype=work), axis=-1, keepdims=True))
+    safe = np.where(np.isneginf(peak), np.zeros_like(peak), peak)
+    e = np.exp(scores - safe)
+    total = np.sum(e, axis=-1, keepdims=True)
+    probs = e / np.where(total == 0, np.ones_like(total), total)
+    probs = np.where(dead, np.zeros_like(probs), probs)
+    if mode == 3:
+        qk_out = probs
+    y = np.matmul(probs, v)
+    if three_d:
+        y = np.transpose(y, axes=(0, 2, 1, 3)).reshape(y.shape[0], y.shape[2], -1)
+    outs = [y.astype(dtype), present_k.astype(dtype), present_v.astype(dtype), qk_out.astype(dtype)]
+    return outs[:attrs["_outputs"]]
