@@ -154,6 +154,10 @@ def atomic_dir(path, *, force: bool = False):
     stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield stage
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder normal permissions
+        for child in stage.rglob("*"):
+            if child.is_file():
+                os.chmod(child, 0o666 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(stage, path)

@@ -220,3 +220,38 @@ def gluon_rnn(params, arrays):
     y = net(mx.nd.array(x)).asnumpy()
     net.export(prefix)
     return {"x": x, "y": y}
+
+
+def plain_forward(params, arrays):
+    """Load importer output with nothing but MXNet (mx.sym.load + mx.nd.load) and run it."""
+    sym = mx.sym.load(params["symbol"])
+    saved = mx.nd.load(params["params"])
+    args = {k[4:]: v for k, v in saved.items() if k.startswith("arg:")}
+    aux = {k[4:]: v for k, v in saved.items() if k.startswith("aux:")}
+    x = arrays["x"]
+    args[params["input"]] = mx.nd.array(x)
+    exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+    y = exe.forward(is_train=False)[0].asnumpy()
+    block = mx.gluon.SymbolBlock.imports(params["symbol"], [params["input"]], params["params"])
+    y_block = block(mx.nd.array(x)).asnumpy()
+    return {"y": y, "y_block": y_block}
+
+
+def time_symbol(params, arrays):
+    """Median wall time of a direct MXNet forward of a symbol + params on ``x`` (bound once)."""
+    import time
+
+    sym = mx.sym.load(params["symbol"])
+    saved = mx.nd.load(params["params"])
+    args = {k[4:]: v for k, v in saved.items() if k.startswith("arg:")}
+    aux = {k[4:]: v for k, v in saved.items() if k.startswith("aux:")}
+    args[params["input"]] = mx.nd.array(arrays["x"])
+    exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+    times = []
+    for i in range(params.get("runs", 5) + 1):
+        start = time.perf_counter()
+        exe.forward(is_train=False)[0].wait_to_read()
+        if i:
+            times.append(time.perf_counter() - start)
+    times.sort()
+    return {"median": times[len(times) // 2]}

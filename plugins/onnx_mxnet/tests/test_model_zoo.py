@@ -30,6 +30,14 @@ def test_model_zoo_matches_mxnet(mxnet, tmp_path, name):
     (y,) = run_onnx(model, {"data": x})  # batch 2 through a model declared with batch 1
     assert_close(y, truth["y"], what=name)
 
+    # Round trip: ONNX -> MXNet files (importer) -> plain MXNet, against ONNX Runtime on the ONNX file.
+    written = onnxhub.import_model(model, "mxnet", tmp_path / "imported")
+    symbol, params = (str(p) for p in written)
+    _, back = mxnet.call("plain_forward", {"symbol": symbol, "params": params, "input": "data"}, {"x": x},
+                         timeout=600)
+    assert_close(back["y"], y, what=f"{name} imported into MXNet (executor)")
+    assert_close(back["y_block"], y, what=f"{name} imported into MXNet (SymbolBlock.imports)")
+
 
 @pytest.mark.runtime("mxnet")
 def test_cli_export_streams_a_checker_clean_file(mxnet, tmp_path):

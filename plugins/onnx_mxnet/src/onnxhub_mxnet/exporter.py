@@ -70,7 +70,8 @@ class MXNetExporter:
         symbol_file, params_file = pick_files(files)
         symbol = load_symbol(symbol_file)
         params = load_params(params_file) if params_file else {}
-        return build_model(symbol, params, opset, parse_shapes(input_shapes), static_batch, symbol_file.stem)
+        name = symbol_file.name.removesuffix(".json").removesuffix("-symbol")
+        return build_model(symbol, params, opset, parse_shapes(input_shapes), static_batch, name)
 
 
 def build_model(symbol, params, opset, shapes, static_batch, name="mxnet") -> tuple[onnx.ModelProto, list]:

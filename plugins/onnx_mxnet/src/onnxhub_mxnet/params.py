@@ -111,3 +111,29 @@ def load_params(path) -> dict[str, np.ndarray]:
             continue
         out[name.split(":", 1)[1] if name.startswith(("arg:", "aux:")) else name] = arr
     return out
+
+
+_FLAGS = {np.dtype(v): k for k, v in DTYPES.items()}
+
+
+def save_params(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write an MXNet NDArray-list file (V2 dense arrays) that ``mx.nd.load`` reads.
+
+    Keys keep their ``arg:``/``aux:`` prefixes; arrays are written straight from their
+    buffers, one at a time.
+    """
+    with open(path, "wb") as f:
+        f.write(struct.pack("<QQQ", LIST_MAGIC, 0, len(arrays)))
+        for name, arr in arrays.items():
+            arr = np.ascontiguousarray(arr)
+            if arr.dtype not in _FLAGS:
+                raise InvalidModel(f"{name}: MXNet has no {arr.dtype} arrays")
+            shape = arr.shape if arr.ndim else (1,)  # MXNet's legacy arrays have no 0-d form
+            f.write(struct.pack("<Ii", V2, 0))
+            f.write(struct.pack("<i", len(shape)) + struct.pack(f"<{len(shape)}q", *shape))
+            f.write(struct.pack("<iii", 1, 0, _FLAGS[arr.dtype]))
+            f.write(memoryview(arr).cast("B") if arr.size else b"")
+        f.write(struct.pack("<Q", len(arrays)))
+        for name in arrays:
+            data = name.encode("utf-8")
+            f.write(struct.pack("<Q", len(data)) + data)

@@ -1,6 +1,16 @@
 """Registers the MXNet exporter and runtime. Imports nothing but onnxhub."""
 
-from onnxhub import BackendSpec, ExporterSpec, RuntimeSpec, hookimpl
+from onnxhub import BackendSpec, ExporterSpec, ImporterSpec, RuntimeSpec, hookimpl
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="mxnet",
+        summary="ONNX -> MXNet symbol JSON + .params that plain MXNet 1.9.1 loads (written in pure Python)",
+        target="onnxhub_mxnet.importer:IMPORTER",
+        requires=("onnx", "numpy"),
+    ))
 
 
 @hookimpl

@@ -130,3 +130,38 @@ def run_plan(params, arrays):
         return {"outputs": plan["outputs"], **{"out%d" % i: env[n].asnumpy() for i, n in enumerate(plan["outputs"])}}
     finally:
         npx.reset_np()
+
+
+# -- imported symbols: MXNet's graph executor, one binding per input-shape signature -----------
+_EXECUTORS = {}
+
+
+def load_symbol(params, arrays):
+    """Bind the importer's symbol (JSON text) and weights for the given input shapes."""
+    mx = _mxnet()
+    sym = mx.sym.load_json(params["symbol"])
+    args = {k[4:]: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items() if k.startswith("arg:")}
+    aux = {k[4:]: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items() if k.startswith("aux:")}
+    wanted = set(sym.list_arguments())
+    used = []  # an input whose every use was folded away is not an argument of the symbol
+    for name, shape, dtype in params["inputs"]:
+        if name in wanted:
+            args[name] = mx.nd.zeros(tuple(shape), dtype=dtype)
+            used.append(name)
+    exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+    key = len(_EXECUTORS) + 1
+    _EXECUTORS[key] = (exe, used)
+    return {"id": key}
+
+
+def run_symbol(params, arrays):
+    exe, names = _EXECUTORS[params["id"]]
+    for name in names:
+        exe.arg_dict[name][:] = arrays[name]
+    outs = exe.forward(is_train=False)
+    return {"out%d" % i: o.asnumpy() for i, o in enumerate(outs)}
+
+
+def drop_symbol(params, arrays):
+    _EXECUTORS.pop(params["id"], None)
+    return {}

@@ -1,0 +1,96 @@
+"""Importer `mxnet`: ONNX -> files plain MXNet loads; opset window; clean refusals."""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import onnxhub
+
+from conftest import assert_close, run_cli, run_onnx
+
+LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+
+
+@pytest.mark.runtime("mxnet")
+@pytest.mark.parametrize("name", ["resnet50", "squeezenet", "bvlc_alexnet", "zfnet512"])
+def test_onnx_model_zoo_light_models_import_into_plain_mxnet(mxnet, tmp_path, name):
+    """Models at old opsets (brought into the window by onnx.version_converter) load and run in MXNet."""
+    model = onnx.load(str(LIGHT / f"light_{name}.onnx"))
+    old_opset = model.opset_import[0].version
+    out = tmp_path / "mx"
+    r = run_cli("import", LIGHT / f"light_{name}.onnx", "--to", "mxnet", "-o", out)
+    assert r.returncode == 0, r.stderr
+    symbol = next(out.glob("*-symbol.json"))
+    params = next(out.glob("*.params"))
+    inits = {t.name for t in model.graph.initializer}
+    inp = next(i for i in model.graph.input if i.name not in inits)
+    shape = [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    _, back = mxnet.call("plain_forward", {"symbol": str(symbol), "params": str(params), "input": inp.name},
+                         {"x": x}, timeout=600)
+    (want,) = run_onnx(model, {inp.name: x})[:1]
+    assert_close(back["y"], want, what=f"light_{name} (opset {old_opset}) imported into MXNet")
+
+
+def test_import_refuses_to_overwrite_and_writes_atomically(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    path = tmp_path / "tiny.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    out = tmp_path / "out"
+    assert run_cli("import", path, "--to", "mxnet", "-o", out).returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["tiny-0000.params", "tiny-symbol.json"]
+    r = run_cli("import", path, "--to", "mxnet", "-o", out)
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert run_cli("import", path, "--to", "mxnet", "-o", out, "--force").returncode == 0
+
+
+def test_unsupported_operator_is_one_line_and_leaves_nothing(tmp_path):
+    graph = helper.make_graph([helper.make_node("DFT", ["x"], ["y"], name="fourier")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 2])])
+    path = tmp_path / "dft.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    r = run_cli("import", path, "--to", "mxnet", "-o", tmp_path / "out")
+    assert r.returncode == 2
+    line = r.stderr.strip().splitlines()
+    assert len(line) == 1 and "DFT" in line[0] and "'fourier'" in line[0] and "opset 17" in line[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_shape_subgraph_is_folded(tmp_path):
+    """Shape -> Gather -> Concat -> Reshape becomes a constant Reshape for the known input shape."""
+    from onnx import numpy_helper
+    from onnxhub_mxnet.importer import convert
+
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Concat", ["n", "minus_one"], ["target"], axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 12])],
+                              [numpy_helper.from_array(np.array([0], np.int64), "zero"),
+                               numpy_helper.from_array(np.array([-1], np.int64), "minus_one")])
+    symbol, params, inputs = convert(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    import json
+
+    ops = [n["op"] for n in json.loads(symbol)["nodes"] if n["op"] != "null"]
+    assert ops == ["Reshape"] and inputs == ["x"]
+    assert '"shape": "(2, -1)"' in symbol
+
+
+@pytest.mark.runtime("mxnet")
+def test_backend_graph_executor_caches_one_binding_per_shape(mxnet, tmp_path):
+    prefix = str(tmp_path / "m")
+    _, truth = mxnet.call("zoo", {"name": "mobilenetv2_0.25", "prefix": prefix, "seed": 4, "batch": 2})
+    model = onnxhub.export_model([prefix + "-symbol.json", prefix + "-0000.params"], source="mxnet",
+                                 input_shapes=["data=1,3,224,224"])
+    rep = onnxhub.get_backend("mxnet").prepare(model)
+    for batch in (2, 1, 2):
+        (y,) = rep.run([truth["x"][:batch]])
+        assert_close(y, truth["y"][:batch], what=f"batch {batch}")
+    assert len(rep.executors) == 2  # batch 2 and batch 1, each bound once
