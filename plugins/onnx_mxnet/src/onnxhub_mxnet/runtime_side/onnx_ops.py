@@ -35,8 +35,7 @@ def _axes(node_axes, x, rank):
 
 
 # -- element-wise -------------------------------------------------------------------
-_BINARY = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Pow": np.power, "Max": np.maximum,
-           "Min": np.minimum, "Equal": np.equal, "Less": np.less, "Greater": np.greater, "LessOrEqual": np.less_equal,
+_BINARY = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Pow": np.power, "Equal": np.equal, "Less": np.less, "Greater": np.greater, "LessOrEqual": np.less_equal,
            "GreaterOrEqual": np.greater_equal, "BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or,
            "BitwiseXor": np.bitwise_xor}
 
@@ -46,8 +45,6 @@ def _binary(fn):
 
 
 for _name, _fn in _BINARY.items():
-    if _name in ("Max", "Min"):
-        continue
     OPS[_name] = (_binary(_fn), 1)
 
 
@@ -63,10 +60,9 @@ def div(inputs, attrs):
 @op("Mod")
 def mod(inputs, attrs):
     a, b = inputs
-    if attrs.get("fmod", 0):
-        r = a - np.trunc(np.true_divide(a, b)) * b if onp.issubdtype(a.dtype, onp.floating) else \
-            (a - (np.trunc(np.true_divide(a.astype("float64"), b.astype("float64")))).astype(a.dtype) * b)
-        return [r.astype(a.dtype)]
+    if attrs.get("fmod", 0):  # C fmod: the remainder takes the dividend's sign
+        quotient = np.trunc(np.true_divide(a.astype("float64"), b.astype("float64")))
+        return [(a.astype("float64") - quotient * b.astype("float64")).astype(a.dtype)]
     return [np.mod(a, b)]
 
 
