@@ -120,3 +120,10 @@ def test_specs_are_immutable():
     assert spec.devices == ("cpu",)
     with pytest.raises(AttributeError):
         spec.name = "b"
+
+
+def test_every_public_api_name_resolves():
+    import onnxhub
+
+    for name in onnxhub.__all__:
+        assert getattr(onnxhub, name) is not None, name

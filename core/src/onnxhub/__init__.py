@@ -32,6 +32,7 @@ _API = {
     "run",
     "import_model",
     "export_model",
+    "export_to_file",
     "convert",
     "load_model",
 }

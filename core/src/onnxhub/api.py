@@ -37,6 +37,13 @@ def exporters() -> list[dict]:
     return _rows("exporter", lambda s: {"patterns": list(s.patterns), "runtime": s.runtime})
 
 
+def runtimes() -> list[dict]:
+    """``[{"name", "plugin", "python", "status", "path", "packages"}]``."""
+    from .runtime import list_runtimes
+
+    return list_runtimes()
+
+
 def plugins() -> list[dict]:
     """``[{"name", "distribution", "version", "hooks", "status", "error"}]``."""
     return [p.as_json() for p in get_registry().plugins.values()]
