@@ -138,18 +138,22 @@ def sniff_exporter(files) -> str:
     raise UsageError(f"files match several exporters ({', '.join(matches)}); pass --from")
 
 
-def export_model(files, source: str | None = None, opset: int = 17, **options):
-    """Convert framework files to a checked ``onnx.ModelProto``."""
-    files = [Path(f) for f in files]
-    for f in files:
+def _exporter_for(files, source: str | None):
+    """``(file paths as str, exporter)``: the files must exist; ``source`` defaults to sniffing."""
+    paths = [Path(f) for f in files]
+    for f in paths:
         if not f.is_file():
             raise InvalidModel(f"{f}: no such file")
-    source = source or sniff_exporter(files)
-    exporter = _usable("exporter", source)
-    model = exporter.export([str(f) for f in files], opset=opset, **options)
-    from .modelio import _check
+    return [str(f) for f in paths], _usable("exporter", source or sniff_exporter(paths))
 
-    _check(model)
+
+def export_model(files, source: str | None = None, opset: int = 17, **options):
+    """Convert framework files to a checked ``onnx.ModelProto``."""
+    from .modelio import check_model
+
+    paths, exporter = _exporter_for(files, source)
+    model = exporter.export(paths, opset=opset, **options)
+    check_model(model)
     return model
 
 
@@ -162,14 +166,9 @@ def export_to_file(files, output, source: str | None = None, opset: int = 17, fo
     from .modelio import check_streamed, refuse_existing, save_model, save_streaming
 
     refuse_existing(Path(output), force)
-    files = [Path(f) for f in files]
-    for f in files:
-        if not f.is_file():
-            raise InvalidModel(f"{f}: no such file")
-    source = source or sniff_exporter(files)
-    exporter = _usable("exporter", source)
+    paths, exporter = _exporter_for(files, source)
     if hasattr(exporter, "export_streaming"):
-        model, weights = exporter.export_streaming([str(f) for f in files], opset=opset, **options)
+        model, weights = exporter.export_streaming(paths, opset=opset, **options)
         check_streamed(model, weights)
         save_streaming(model, weights, output, force=force)
     else:

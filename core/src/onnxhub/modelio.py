@@ -83,7 +83,7 @@ def load_model(model, *, check: bool = True):
         except Exception as exc:
             raise InvalidModel(f"{path}: cannot read external data: {exc}") from exc
     if check:
-        _check(proto)
+        check_model(proto)
     return proto
 
 
@@ -103,7 +103,8 @@ def _parse(data: bytes, where: str, DecodeError):
     return proto
 
 
-def _check(proto) -> None:
+def check_model(proto) -> None:
+    """``onnx.checker`` as an ``InvalidModel`` with its first line."""
     import onnx
 
     try:
@@ -181,7 +182,7 @@ def check_streamed(model, weights) -> None:
     probe.CopyFrom(model)
     probe.graph.input.extend(helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape))
                              for n, a in weights)
-    _check(probe)
+    check_model(probe)
 
 
 def save_streaming(model, weights, path, *, force: bool = False) -> Path:
