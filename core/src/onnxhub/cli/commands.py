@@ -161,8 +161,6 @@ def import_(args):
         sys.stdout.write(f"wrote {path}\n")
 
 
-globals()["import"] = import_  # the command is called "import"
-
 
 def export(args):
     from .main import export_options

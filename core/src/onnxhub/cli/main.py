@@ -7,6 +7,7 @@ each command's implementation in ``commands.py`` imports onnx/numpy when it runs
 from __future__ import annotations
 
 import argparse
+import keyword
 import os
 import sys
 
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         text = (description or help) + (f"\n\nexamples:\n{examples}" if examples else "")
         p = sub.add_parser(name, help=help, description=text, formatter_class=_formatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
-        p.set_defaults(func=name.replace("-", "_"))
+        func = name.replace("-", "_")
+        p.set_defaults(func=func + "_" if keyword.iskeyword(func) else func)  # "import" -> import_()
         return p
 
     for name, what in (
