@@ -176,3 +176,16 @@ def test_worker_loop_is_valid_python_36(testrt):
     r = subprocess.run([str(py36), "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())", worker_module.__file__],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_reentrant_call_is_refused_not_deadlocked(worker):
+    """A call from inside a call (e.g. a __del__ run by GC mid-call) must fail fast, not hang."""
+    import threading
+
+    worker._owner = threading.get_ident()  # as if this thread were inside call()
+    try:
+        with pytest.raises(RuntimeError, match="re-entrant call"):
+            worker.call("pid", timeout=5)
+    finally:
+        worker._owner = None
+    assert worker.call("pid")[0]["pid"] > 0

@@ -43,6 +43,7 @@ class Worker:
         self._stderr = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._owner = None  # thread id inside call(), to refuse re-entrant calls
 
     # -- process lifecycle ---------------------------------------------------------
     def start(self) -> None:
@@ -89,25 +90,39 @@ class Worker:
 
     # -- calls -----------------------------------------------------------------------
     def call(self, method: str, params: dict | None = None, arrays: dict | None = None, timeout: float = 600.0):
-        """Run ``method`` in the runtime; return ``(result, {key: array})``."""
+        """Run ``method`` in the runtime; return ``(result, {key: array})``.
+
+        Calls are serialized; a call made while the same thread is inside one (say, from a
+        ``__del__`` that garbage collection ran mid-call) would interleave frames on the
+        pipe, so it is refused instead of deadlocking.
+        """
+        if self._owner == threading.get_ident():
+            raise RuntimeError(f"re-entrant call to the {self.name} worker ({method!r}) from inside another call")
         with self._lock:
-            self.start()
-            rid = next(self._ids)
-            arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}
-            deadline = time.monotonic() + timeout
+            self._owner = threading.get_ident()
             try:
-                chunks = protocol.frame_chunks({"id": rid, "method": method, "params": params or {},
-                                                "arrays": list(arrays)}, arrays.values())
-                self._send(chunks, deadline)
-                header, out = protocol.read_frame(self._reader(deadline))
-                if header.get("id") != rid:
-                    raise protocol.FrameError(f"reply id {header.get('id')!r} for request {rid}")
-            except (TimeoutError, EOFError, OSError, protocol.FrameError) as exc:
-                raise self._crashed(exc, timeout) from None
-            if not header.get("ok"):
-                err = header.get("error") or {}
-                raise RemoteError(err.get("type", "Error"), err.get("message", ""), err.get("traceback", ""))
-            return header.get("result") or {}, out
+                return self._call(method, params, arrays, timeout)
+            finally:
+                self._owner = None
+
+    def _call(self, method, params, arrays, timeout):
+        self.start()
+        rid = next(self._ids)
+        arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}
+        deadline = time.monotonic() + timeout
+        try:
+            chunks = protocol.frame_chunks({"id": rid, "method": method, "params": params or {},
+                                            "arrays": list(arrays)}, arrays.values())
+            self._send(chunks, deadline)
+            header, out = protocol.read_frame(self._reader(deadline))
+            if header.get("id") != rid:
+                raise protocol.FrameError(f"reply id {header.get('id')!r} for request {rid}")
+        except (TimeoutError, EOFError, OSError, protocol.FrameError) as exc:
+            raise self._crashed(exc, timeout) from None
+        if not header.get("ok"):
+            err = header.get("error") or {}
+            raise RemoteError(err.get("type", "Error"), err.get("message", ""), err.get("traceback", ""))
+        return header.get("result") or {}, out
 
     def _send(self, chunks, deadline) -> None:
         fd = self.proc.stdin.fileno()

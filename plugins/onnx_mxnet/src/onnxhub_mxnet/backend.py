@@ -88,6 +88,18 @@ def make_plan(model: onnx.ModelProto) -> tuple[dict, dict]:
     return plan, arrays
 
 
+_RELEASED: list[tuple[str, int]] = []  # (method, id) of plans and executors no longer referenced
+
+
+def _drop_released(worker) -> None:
+    while _RELEASED:
+        method, ident = _RELEASED.pop()
+        try:
+            worker.call(method, {"id": ident}, timeout=30)
+        except RemoteError:
+            pass  # already gone (e.g. the worker restarted)
+
+
 class MXNetRep(BackendRep):
     def __init__(self, worker, plan_id: int, input_names: list[str], output_names: list[str], model=None):
         self.worker, self.plan_id = worker, plan_id
@@ -114,6 +126,7 @@ class MXNetRep(BackendRep):
         return result["id"]
 
     def run(self, inputs, **kwargs):
+        _drop_released(self.worker)
         feeds = {k: np.asarray(v) for k, v in bind_inputs(self.input_names, inputs).items()}
         fresh = len(self.executors)
         executor = self._executor(feeds) if len(feeds) == len(self.input_names) else None
@@ -145,13 +158,10 @@ class MXNetRep(BackendRep):
         return [out[f"out{i}"] for i in range(len(self.output_names))]
 
     def __del__(self):
-        try:
-            if self.worker.proc is not None:
-                self.worker.call("drop_plan", {"id": self.plan_id}, timeout=10)
-                for executor in self.executors.values():
-                    self.worker.call("drop_symbol", {"id": executor}, timeout=10)
-        except Exception:
-            pass
+        # Never call the worker from here: garbage collection can run this in the middle of
+        # another call on the same worker. The next call drops what was released.
+        _RELEASED.append(("drop_plan", self.plan_id))
+        _RELEASED.extend(("drop_symbol", executor) for executor in self.executors.values())
 
 
 class MXNetBackend(HubBackend):
@@ -170,6 +180,7 @@ class MXNetBackend(HubBackend):
                 raise UnsupportedModel(f"operator domain {imp.domain!r} has no MXNet implementation")
         plan, arrays = make_plan(model)
         worker = get_worker("mxnet")
+        _drop_released(worker)
         result, _ = worker.call("load_plan", {"plan": plan}, arrays, timeout=120)
         if result["missing"]:
             raise UnsupportedOperator(", ".join(result["missing"]), opset=plan["opset"], where="the MXNet backend")
