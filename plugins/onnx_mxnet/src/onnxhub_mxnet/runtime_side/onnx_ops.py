@@ -745,12 +745,16 @@ def batch_norm(inputs, attrs):
     return [y.astype(x.dtype)]
 
 
+def _moments(x, axes):
+    """Mean and (biased) variance over ``axes``, kept for broadcasting: every normalization needs them."""
+    mean = np.mean(x, axis=axes, keepdims=True)
+    return mean, np.mean((x - mean) ** 2, axis=axes, keepdims=True)
+
+
 @op("InstanceNormalization")
 def instance_norm(inputs, attrs):
     x, scale, bias = inputs
-    axes = tuple(range(2, x.ndim))
-    mean = np.mean(x, axis=axes, keepdims=True)
-    var = np.mean((x - mean) ** 2, axis=axes, keepdims=True)
+    mean, var = _moments(x, tuple(range(2, x.ndim)))
     shape = (1, -1) + (1,) * (x.ndim - 2)
     y = (x - mean) / np.sqrt(var + attrs.get("epsilon", 1e-5)) * scale.reshape(shape) + bias.reshape(shape)
     return [y.astype(x.dtype)]
@@ -761,9 +765,7 @@ def layer_norm(inputs, attrs):
     x, scale = inputs[0], inputs[1]
     bias = inputs[2] if len(inputs) > 2 else None
     axis = attrs.get("axis", -1) % x.ndim
-    axes = tuple(range(axis, x.ndim))
-    mean = np.mean(x, axis=axes, keepdims=True)
-    var = np.mean((x - mean) ** 2, axis=axes, keepdims=True)
+    mean, var = _moments(x, tuple(range(axis, x.ndim)))
     inv = 1 / np.sqrt(var + attrs.get("epsilon", 1e-5))
     y = (x - mean) * inv * scale
     if bias is not None:
@@ -883,8 +885,7 @@ def group_norm(inputs, attrs):
     g = attrs["num_groups"]
     n, c = x.shape[0], x.shape[1]
     grouped = x.reshape(n, g, -1)
-    mean = np.mean(grouped, axis=2, keepdims=True)
-    var = np.mean((grouped - mean) ** 2, axis=2, keepdims=True)
+    mean, var = _moments(grouped, 2)
     y = ((grouped - mean) / np.sqrt(var + attrs.get("epsilon", 1e-5))).reshape(x.shape)
     shape = (1, c) + (1,) * (x.ndim - 2)
     return [(y * scale.reshape(shape) + bias.reshape(shape)).astype(x.dtype)]
@@ -893,9 +894,7 @@ def group_norm(inputs, attrs):
 @op("MeanVarianceNormalization")
 def mvn(inputs, attrs):
     x = inputs[0]
-    axes = tuple(attrs.get("axes") or (0, 2, 3))
-    mean = np.mean(x, axis=axes, keepdims=True)
-    var = np.mean((x - mean) ** 2, axis=axes, keepdims=True)
+    mean, var = _moments(x, tuple(attrs.get("axes") or (0, 2, 3)))
     return [((x - mean) / (np.sqrt(var) + 1e-9)).astype(x.dtype)]
 
 
