@@ -33,7 +33,7 @@ def _scalar(g, tensor) -> float:
     return float(value.reshape(-1)[0])
 
 
-def _pads(g, a, n, x_name):
+def _pads(g, a, n):
     """Symmetric MXNet pads, inserting a Pad op for asymmetric or SAME padding."""
     auto = a.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
@@ -54,22 +54,33 @@ def _pad_input(g, x, begin, end, value=0.0):
                 constant_value=value)
 
 
-@converter("Conv")
-def conv(g, node):
+def _conv_geometry(g, node):
+    """``(attrs, weight, kernel, begin pads, end pads)`` shared by Conv and ConvTranspose."""
     a = _attrs(node)
     w = g.consts.get(node.input[1])
     if w is None:
         raise g.unsupported("weights that are not constant")
     kernel = a.get("kernel_shape") or list(w.shape[2:])
+    begin, end = _pads(g, a, len(kernel))
+    return a, w, kernel, begin, end
+
+
+def _with_bias(g, node, args) -> bool:
+    has_bias = len(node.input) > 2 and bool(node.input[2])
+    if has_bias:
+        args.append(g.ref(node.input[2]))
+    return has_bias
+
+
+@converter("Conv")
+def conv(g, node):
+    a, w, kernel, begin, end = _conv_geometry(g, node)
     n = len(kernel)
-    begin, end = _pads(g, a, n, node.input[0])
     x = g.ref(node.input[0])
     if begin != end:
         x, begin = _pad_input(g, x, begin, end), [0] * n
     args = [x, g.ref(node.input[1])]
-    has_bias = len(node.input) > 2 and node.input[2]
-    if has_bias:
-        args.append(g.ref(node.input[2]))
+    has_bias = _with_bias(g, node, args)
     return g.op("Convolution", args, kernel=kernel, stride=a.get("strides") or [1] * n,
                 dilate=a.get("dilations") or [1] * n, pad=begin, num_filter=w.shape[0], num_group=a.get("group", 1),
                 no_bias=not has_bias)
@@ -77,20 +88,13 @@ def conv(g, node):
 
 @converter("ConvTranspose")
 def conv_transpose(g, node):
-    a = _attrs(node)
-    w = g.consts.get(node.input[1])
-    if w is None:
-        raise g.unsupported("weights that are not constant")
-    kernel = a.get("kernel_shape") or list(w.shape[2:])
+    a, w, kernel, begin, end = _conv_geometry(g, node)
     n = len(kernel)
-    begin, end = _pads(g, a, n, node.input[0])
     if begin != end or a.get("output_shape"):
         raise g.unsupported("asymmetric pads or output_shape")
     group = a.get("group", 1)
     args = [g.ref(node.input[0]), g.ref(node.input[1])]
-    has_bias = len(node.input) > 2 and node.input[2]
-    if has_bias:
-        args.append(g.ref(node.input[2]))
+    has_bias = _with_bias(g, node, args)
     return g.op("Deconvolution", args, kernel=kernel, stride=a.get("strides") or [1] * n,
                 dilate=a.get("dilations") or [1] * n, pad=begin, adj=a.get("output_padding") or [0] * n,
                 num_filter=w.shape[1] * group, num_group=group, no_bias=not has_bias)
@@ -139,7 +143,7 @@ def _pool(g, node, pool_type):
     n = len(kernel)
     if any(d != 1 for d in (a.get("dilations") or [1] * n)):
         raise g.unsupported("dilations")
-    begin, end = _pads(g, a, n, node.input[0])
+    begin, end = _pads(g, a, n)
     x = g.ref(node.input[0])
     include = bool(a.get("count_include_pad", 0))
     if begin != end:

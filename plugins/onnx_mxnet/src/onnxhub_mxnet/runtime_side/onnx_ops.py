@@ -221,16 +221,18 @@ def mish(inputs, attrs):
     return [x * np.tanh(npx.activation(x, act_type="softrelu"))]
 
 
+def _coerced_2d(x, axis):
+    """Before opset 13, softmax-like ops work on the input flattened to 2-D at ``axis``."""
+    axis = axis % x.ndim if x.ndim else 0
+    return x.reshape(int(onp.prod(x.shape[:axis])) if axis else 1, -1)
+
+
 def _softmax_like(fn):
     def run(inputs, attrs):
         x = inputs[0]
         axis = attrs.get("axis", -1 if attrs["_opset"] >= 13 else 1)
-        if attrs["_opset"] < 13:  # older opsets: coerce to 2-D at axis
-            shape = x.shape
-            axis = axis % x.ndim if x.ndim else 0
-            lead = int(onp.prod(shape[:axis])) if axis else 1
-            flat = x.reshape(lead, -1)
-            return [fn(flat, axis=-1).reshape(shape)]
+        if attrs["_opset"] < 13:
+            return [fn(_coerced_2d(x, axis), axis=-1).reshape(x.shape)]
         return [fn(x, axis=axis)]
     return run
 
@@ -244,11 +246,9 @@ def hardmax(inputs, attrs):
     x = inputs[0]
     axis = attrs.get("axis", -1 if attrs["_opset"] >= 13 else 1)
     if attrs["_opset"] < 13:
-        shape = x.shape
-        axis = axis % x.ndim
-        flat = x.reshape(int(onp.prod(shape[:axis])) if axis else 1, -1)
+        flat = _coerced_2d(x, axis)
         idx = np.argmax(flat, axis=-1)
-        return [npx.one_hot(idx, flat.shape[-1], dtype=x.dtype).reshape(shape)]
+        return [npx.one_hot(idx, flat.shape[-1], dtype=x.dtype).reshape(x.shape)]
     axis = axis % x.ndim
     idx = np.argmax(x, axis=axis)
     oh = npx.one_hot(idx, x.shape[axis], dtype=x.dtype)
