@@ -49,7 +49,7 @@ seconds = time.perf_counter() - start
 print(json.dumps({{"seconds": seconds, "base": base, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
 """
 
-HUB = dict(imports="import onnxhub.api, onnxhub_mxnet.exporter, onnx, numpy",
+HUB = dict(imports="import onnxhub.api, onnxhub_mxnet.export.exporter, onnx, numpy",
            export="onnxhub.api.export_to_file([sys.argv[1], sys.argv[2]], sys.argv[3], source='mxnet', "
                   "input_shapes=['data=1,3,224,224'])")
 MXNET = dict(imports="import warnings; warnings.simplefilter('ignore')\nimport mxnet as mx, numpy as np, onnx",

@@ -26,8 +26,8 @@ def on_files(files, config):
 
 def mxnet_ops() -> str:
     """The MXNet exporter's operator table, read from the converter registry."""
-    from onnxhub_mxnet.convert import CONVERTERS
-    from onnxhub_mxnet.exporter import MAX_OPSET, MIN_OPSET
+    from onnxhub_mxnet.export.convert import CONVERTERS
+    from onnxhub_mxnet.export.exporter import MAX_OPSET, MIN_OPSET
 
     by_function = {}
     for op, fn in sorted(CONVERTERS.items(), key=lambda kv: kv[0].lower()):

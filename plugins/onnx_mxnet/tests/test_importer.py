@@ -65,7 +65,7 @@ def test_unsupported_operator_is_one_line_and_leaves_nothing(tmp_path):
 def test_shape_subgraph_is_folded(tmp_path):
     """Shape -> Gather -> Concat -> Reshape becomes a constant Reshape for the known input shape."""
     from onnx import numpy_helper
-    from onnxhub_mxnet.importer import convert
+    from onnxhub_mxnet.import_.importer import convert
 
     nodes = [helper.make_node("Shape", ["x"], ["s"]),
              helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from onnxhub_mxnet.params import load_params
+from onnxhub_mxnet.formats.params import load_params
 from test_bad_input import write_params
 
 DTYPES = ["float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool"]

@@ -113,7 +113,7 @@ class MXNetRep(BackendRep):
             return self.executors.get(signature)
         from onnxhub.errors import OnnxHubError
 
-        from .importer import convert
+        from .import_.importer import convert
 
         try:
             symbol, params, names = convert(self.model, {n: s for n, s, _ in signature})

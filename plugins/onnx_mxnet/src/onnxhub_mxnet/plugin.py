@@ -8,7 +8,7 @@ def register_importers(register):
     register(ImporterSpec(
         name="mxnet",
         summary="ONNX -> MXNet symbol JSON + .params that plain MXNet 1.9.1 loads (written in pure Python)",
-        target="onnxhub_mxnet.importer:IMPORTER",
+        target="onnxhub_mxnet.import_.importer:IMPORTER",
         requires=("onnx", "numpy"),
     ))
 
@@ -31,7 +31,7 @@ def register_exporters(register):
     register(ExporterSpec(
         name="mxnet",
         summary="MXNet symbol JSON + .params -> ONNX, in pure Python (MXNet not needed)",
-        target="onnxhub_mxnet.exporter:EXPORTER",
+        target="onnxhub_mxnet.export.exporter:EXPORTER",
         patterns=("*-symbol.json", "*.params"),
         requires=("onnx", "numpy"),
     ))

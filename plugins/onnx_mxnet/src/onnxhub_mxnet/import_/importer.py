@@ -18,7 +18,7 @@ from onnx import helper, numpy_helper
 
 from onnxhub.errors import UnsupportedModel, UnsupportedOperator
 
-from .params import save_params
+from ..formats.params import save_params
 
 MIN_OPSET, MAX_OPSET = 13, 21
 MXNET_VERSION = 10901
@@ -210,7 +210,7 @@ class MXNetImporter:
 
 def convert(model, input_shapes=None) -> tuple[str, dict, list[str]]:
     """``(symbol JSON, params, input names)``; raises UnsupportedOperator for ops outside the table."""
-    from .import_ops import CONVERTERS
+    from .ops import CONVERTERS
 
     model = prepare_model(model, input_shapes)
     opset = next(i.version for i in model.opset_import if i.domain in ("", "ai.onnx"))

@@ -11,7 +11,7 @@ from onnx import helper
 
 from onnxhub.errors import InvalidModel, UnsupportedOperator
 
-from .attrs import Attrs
+from ..formats.attrs import Attrs
 
 # converter registry: MXNet op name -> function
 CONVERTERS: dict[str, callable] = {}

@@ -16,10 +16,10 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxhub.errors import InvalidModel, UnsupportedOperator, UsageError
 
 from . import ops  # noqa: F401  (registers the converters)
-from .attrs import Attrs
+from ..formats.attrs import Attrs
 from .convert import CONVERTERS, PARAM_SLOTS, Context
-from .params import load_params
-from .symbol import load_symbol
+from ..formats.params import load_params
+from ..formats.symbol import load_symbol
 
 MIN_OPSET, MAX_OPSET = 13, 21
 ACCEPTS_LAZY_ZEROS = {"RNN"}

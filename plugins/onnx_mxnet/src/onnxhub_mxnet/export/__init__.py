@@ -1,0 +1,1 @@
+"""MXNet files -> ONNX: the exporter and its operator table (``ops/``)."""

@@ -1,0 +1,1 @@
+"""ONNX -> MXNet files: the importer and its operator table (``ops.py``)."""
