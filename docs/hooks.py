@@ -25,16 +25,24 @@ def on_files(files, config):
 
 
 def mxnet_ops() -> str:
-    """The MXNet exporter's operator table, read from the converter registry."""
-    from onnxhub_mxnet.export.convert import CONVERTERS
-    from onnxhub_mxnet.export.exporter import MAX_OPSET, MIN_OPSET
+    """The MXNet exporter's operator table, read from its ``OpTable``: one row per op function and opset range."""
+    from onnxhub_mxnet.export.exporter import EXPORTER, TABLE
 
-    by_function = {}
-    for op, fn in sorted(CONVERTERS.items(), key=lambda kv: kv[0].lower()):
-        by_function.setdefault((fn.__module__.rsplit(".", 1)[-1], fn.__name__), []).append(op)
-    lines = ["# MXNet operators", "", f"Generated from the exporter's converter table: {len(CONVERTERS)} MXNet op "
-             f"names, written at ONNX opsets {MIN_OPSET}-{MAX_OPSET}. Any other op is an `UnsupportedOperator` "
-             "error naming the op and the node.", "", "| family | converter | MXNet ops |", "|---|---|---|"]
-    for (module, fn), ops in sorted(by_function.items()):
-        lines.append(f"| {module} | `{fn}` | {', '.join(f'`{o}`' for o in ops)} |")
+    low, high = EXPORTER.min_opset, EXPORTER.max_opset
+    rows = {}
+    for entry in TABLE.entries():
+        since, until = max(entry.since, low), min(high if entry.until is None else entry.until, high)
+        if since > until:
+            continue  # a form for opsets the exporter does not write
+        fn = entry.fn
+        key = (fn.__module__.rsplit(".", 1)[-1], fn.__name__, f"{since}-{until}" if since != until else str(since))
+        rows.setdefault(key, []).append(entry.op)
+    ops = TABLE.ops()
+    lines = ["# MXNet operators", "", f"Generated from the exporter's operator table: {len(ops)} MXNet op names, "
+             f"written at ONNX opsets {low}-{high}. The exporter checks every op of a symbol before converting: "
+             "ops outside the table are one `UnsupportedOperator` error naming each op and a node that uses it.",
+             "", "| family | op function | MXNet ops | opsets |", "|---|---|---|---|"]
+    for (family, fn, opsets), names in sorted(rows.items()):
+        names = sorted(names, key=str.lower)
+        lines.append(f"| {family} | `{fn}` | {', '.join(f'`{o}`' for o in names)} | {opsets} |")
     return "\n".join(lines) + "\n"

@@ -81,8 +81,24 @@ def register_exporters(register):
     the user's file paths and returns an ``onnx.ModelProto`` that passes
     ``onnx.checker``; onnxhub checks it and writes it atomically. Exporters must work
     without the framework installed. Raise ``onnxhub.errors.InvalidModel`` for
-    corrupt input and ``UnsupportedOperator`` for an op outside the table.
-    ``ExporterSpec.patterns`` lets ``onnxhub export`` pick the exporter by file name.
+    corrupt input, ``UnsupportedOperator`` for ops outside the table (all of them in
+    one error) and ``UsageError`` for an opset outside the exporter's window or a bad
+    option. ``ExporterSpec.patterns`` lets ``onnxhub export`` pick the exporter by
+    file name. Options come from the command line only when given:
+    ``input_shapes`` (``["NAME=1,3,224,224", ...]``, see ``onnxhub.export.parse_shapes``)
+    and ``static_batch``.
+
+    Streaming export: a target may also offer ``export_streaming(files, opset,
+    **options) -> (model, [(name, array)])``, the model without initializers plus
+    the weights as numpy arrays in graph order (views on the framework's files are
+    fine: nothing is copied before it is written). ``onnxhub export`` then checks the
+    graph with every weight declared as a typed graph input (no data copied;
+    ``modelio.check_streamed``) and writes the model followed by one initializer at a
+    time (``modelio.save_streaming``; protobuf merges the pieces), so peak memory is
+    the model structure plus one tensor rather than the whole model twice. Graph
+    outputs must carry their types, as ``export`` would give them. ``export_model()``
+    and ``convert`` still call ``export``. ``onnxhub.export.Exporter`` gives both
+    methods from one ``build``, and ``GraphBuilder.finish`` returns this pair.
     """
 
 

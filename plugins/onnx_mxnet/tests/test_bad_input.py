@@ -141,3 +141,15 @@ def test_missing_input_shape_names_the_input(good, tmp_path):
 
 def test_opset_out_of_range(good, tmp_path):
     assert_clean(export(*good, tmp_path / "o.onnx", "--opset", "9"), tmp_path / "o.onnx", "opsets 13 to 21")
+
+
+def test_every_unknown_operator_in_one_error(good, tmp_path):
+    """The exporter checks the whole symbol first: two unknown ops, one error naming both."""
+    sym, params = good
+    data = json.loads(sym.read_text())
+    data["nodes"][3]["op"] = "MyCustomOp"
+    data["nodes"].append({"op": "OtherCustomOp", "name": "post", "inputs": [[3, 0, 0]]})
+    data["heads"] = [[4, 0, 0]]
+    sym.write_text(json.dumps(data))
+    r = export(sym, params, tmp_path / "o.onnx")
+    assert_clean(r, tmp_path / "o.onnx", "MyCustomOp (node 'fc')", "OtherCustomOp (node 'post')", "opset 17")

@@ -1,28 +1,27 @@
 """MXNet symbol JSON + .params -> ONNX, without MXNet.
 
 ``EXPORTER.export(files, opset=17, input_shapes=None, static_batch=False)`` is the
-target of the ``mxnet`` ExporterSpec: it reads the files in pure Python, walks the
-symbol's nodes in order and lets the operator table (``ops/``) emit ONNX nodes.
+target of the ``mxnet`` ExporterSpec (``export_streaming`` too, from onnxhub's
+``Exporter``): it reads the files in pure Python, checks that the operator table
+(``ops/``) covers every op of the symbol at the target opset, then walks the nodes in
+order and lets each op function emit ONNX nodes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 
-from onnxhub.errors import InvalidModel, UnsupportedOperator, UsageError
+from onnxhub.errors import InvalidModel, UsageError
+from onnxhub.export import Exporter, check_supported, parse_shapes
 
-from . import ops  # noqa: F401  (registers the converters)
 from ..formats.attrs import Attrs
-from .convert import CONVERTERS, PARAM_SLOTS, Context
 from ..formats.params import load_params
 from ..formats.symbol import load_symbol
+from . import ops  # noqa: F401  (registers the op functions)
+from .convert import TABLE, WHERE, MXNetBuilder
 
-MIN_OPSET, MAX_OPSET = 13, 21
-ACCEPTS_LAZY_ZEROS = {"RNN"}
 PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta", "_moving_mean", "_moving_var", "_running_mean",
                   "_running_var", "_parameters", "_alpha")
 
@@ -38,35 +37,13 @@ def pick_files(files) -> tuple[Path, Path | None]:
     return symbols[0], params[0] if params else None
 
 
-def parse_shapes(spec) -> dict[str, list[int]]:
-    """``["data=1,3,224,224", ...]`` or ``{"data": (1, 3, 224, 224)}`` -> ``{name: [dims]}``."""
-    if isinstance(spec, dict):
-        return {k: [int(d) for d in v] for k, v in spec.items()}
-    out = {}
-    for item in spec or []:
-        name, sep, dims = str(item).partition("=")
-        try:
-            out[name] = [int(d) for d in dims.replace("x", ",").split(",") if d.strip()]
-        except ValueError:
-            raise UsageError(f"--input-shape {item!r} must look like NAME=1,3,224,224") from None
-        if not sep or not name or not out[name]:
-            raise UsageError(f"--input-shape {item!r} must look like NAME=1,3,224,224")
-    return out
+class MXNetExporter(Exporter):
+    where = WHERE
+    min_opset, max_opset = 13, 21
+    table = TABLE
 
-
-class MXNetExporter:
-    def export(self, files, opset: int = 17, input_shapes=None, static_batch: bool = False, **options):
-        model, weights = self.export_streaming(files, opset, input_shapes, static_batch)
-        model.graph.initializer.extend(numpy_helper.from_array(np.ascontiguousarray(a), n) for n, a in weights)
-        return model
-
-    def export_streaming(self, files, opset: int = 17, input_shapes=None, static_batch: bool = False, **options):
-        """``(model without initializers, [(name, array)])``: onnxhub writes the weights one at a time,
-        so a large model never sits in memory twice (see ``onnxhub.modelio.save_streaming``)."""
-        if options:
-            raise UsageError(f"unknown MXNet exporter option(s): {', '.join(sorted(options))}")
-        if not MIN_OPSET <= opset <= MAX_OPSET:
-            raise UsageError(f"the MXNet exporter writes opsets {MIN_OPSET} to {MAX_OPSET}, not {opset}")
+    def build(self, files, opset: int, input_shapes=None, static_batch: bool = False, **options):
+        self.check_options(options)
         symbol_file, params_file = pick_files(files)
         symbol = load_symbol(symbol_file)
         params = load_params(params_file) if params_file else {}
@@ -74,43 +51,43 @@ class MXNetExporter:
         return build_model(symbol, params, opset, parse_shapes(input_shapes), static_batch, name)
 
 
-def build_model(symbol, params, opset, shapes, static_batch, name="mxnet") -> tuple[onnx.ModelProto, list]:
-    ctx = Context(opset, params)
-    consumers = _param_use(symbol)
+def build_model(symbol, params, opset, shapes, static_batch, name="mxnet"):
+    """``(model without initializers, [(name, array)])`` for a loaded symbol and its weights."""
+    check_supported(TABLE, ((n.op, n.name) for n in symbol.nodes if n.op != "null"), opset)
+    ctx = MXNetBuilder(opset)
+    consumers = _param_use(symbol, opset)
     tensors: dict[tuple[int, int], str] = {}
     for node in symbol.nodes:
         if node.op == "null":
             tensors[(node.index, 0)] = _variable(ctx, node, params, shapes, static_batch, consumers)
             continue
-        fn = CONVERTERS.get(node.op)
-        if fn is None:
-            raise UnsupportedOperator(node.op, node=node.name, where="the MXNet exporter")
-        ctx.node = node
+        entry = TABLE.lookup(node.op, opset)
+        ctx.at_node(node)
         inputs = [tensors[(src, out)] for src, out in node.inputs]
         if any(t is None for t in inputs):
             bad = [symbol.nodes[src].name for (src, out), t in zip(node.inputs, inputs) if t is None]
             raise InvalidModel(f"node {node.name!r} ({node.op}) uses {bad}, missing from the .params file")
-        if node.op not in ACCEPTS_LAZY_ZEROS and any(ctx.is_lazy_zeros(t) for t in inputs):
-            raise UnsupportedOperator(f"{node.op} reading zeros of a run-time shape", node=node.name,
-                                      where="the MXNet exporter")
-        outputs = fn(ctx, node, inputs)
+        if not entry.meta.get("lazy_zeros") and any(ctx.is_lazy_zeros(t) for t in inputs):
+            raise ctx.unsupported("reading zeros of a run-time shape")
+        outputs = entry.fn(ctx, node, inputs)
         for i, out in enumerate(outputs):
             tensors[(node.index, i)] = ctx.rename(out, symbol.output_name(node.index, i))
-    ctx.node = None
+    ctx.at_node(None)
     outputs = []
     for idx, out in symbol.heads:
         tensor = tensors.get((idx, out))
         if tensor is None:
             raise InvalidModel(f"output {symbol.nodes[idx].name!r} is not produced by any node")
         outputs.append(tensor)
-    return _assemble(ctx, outputs, opset, name)
+    return ctx.finish(outputs, name, producer="onnxhub-mxnet")
 
 
-def _param_use(symbol) -> dict[int, bool]:
-    """Variable index -> True when every consumer reads it in a weight slot."""
+def _param_use(symbol, opset) -> dict[int, bool]:
+    """Variable index -> True when every consumer reads it in a weight slot (the table's ``params``)."""
     use: dict[int, bool] = {}
     for node in symbol.nodes:
-        slots = PARAM_SLOTS.get(node.op, ())
+        entry = TABLE.lookup(node.op, opset)
+        slots = entry.meta.get("params", ()) if entry else ()
         for pos, (src, _) in enumerate(node.inputs):
             if symbol.nodes[src].op == "null":
                 use[src] = use.get(src, True) and pos in slots
@@ -138,36 +115,11 @@ def _variable(ctx, node, params, shapes, static_batch, consumers):
     onnx_dims = list(dims)
     if not static_batch and onnx_dims:
         onnx_dims[0] = "batch"
-    ctx.inputs.append(helper.make_tensor_value_info(node.name, dtype, onnx_dims))
-    return ctx.claim(node.name)
+    return ctx.add_input(node.name, dtype, onnx_dims)
 
 
 _INPUT_DTYPES = {"0": TensorProto.FLOAT, "1": TensorProto.DOUBLE, "2": TensorProto.FLOAT16, "3": TensorProto.UINT8,
                  "4": TensorProto.INT32, "5": TensorProto.INT8, "6": TensorProto.INT64}
-
-
-def _assemble(ctx, outputs, opset, name) -> tuple[onnx.ModelProto, list]:
-    """The model without initializers, and the initializers as ``(name, array)`` in graph order."""
-    used = {i for n in ctx.nodes for i in n.input} | set(outputs)
-    inputs = [vi for vi in ctx.inputs if vi.name in used]
-    weights = [(n, arr) for n, arr in ctx.constants.items() if n in used]
-    # Outputs need a type; shape inference supplies it, over weights described by type only.
-    opsets = [helper.make_opsetid("", opset)]
-    typed, small = ctx.inference_view({n for n, _ in weights})
-    probe = helper.make_model(helper.make_graph(ctx.nodes, name, inputs + typed, [], small), opset_imports=opsets)
-    try:
-        inferred = {vi.name: vi for vi in onnx.shape_inference.infer_shapes(probe, data_prop=True).graph.value_info}
-    except Exception:
-        inferred = {}
-    out_infos = []
-    for out in outputs:
-        if out not in inferred or not inferred[out].type.tensor_type.HasField("shape"):
-            raise UsageError(f"cannot infer the rank of output {out!r}; pass --input-shape for every input")
-        out_infos.append(inferred[out])
-    graph = helper.make_graph(ctx.nodes, name, inputs, out_infos)
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="onnxhub-mxnet",
-                              ir_version=helper.find_min_ir_version_for(opsets))
-    return model, weights
 
 
 EXPORTER = MXNetExporter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..convert import attrs, converter
+from ..convert import TABLE, attrs
 
 BINARY = {
     "Add": ("elemwise_add", "_plus", "_Plus", "broadcast_add", "broadcast_plus", "_add"),
@@ -28,7 +28,7 @@ UNARY = {"abs": "Abs", "negative": "Neg", "exp": "Exp", "log": "Log", "sqrt": "S
 _OP_OF = {mx: onnx_op for onnx_op, names in BINARY.items() for mx in names}
 
 
-@converter(*_OP_OF)
+@TABLE.register(*_OP_OF)
 def binary(ctx, node, inputs):
     op = _OP_OF[node.op]
     if op == "Mod":
@@ -36,19 +36,19 @@ def binary(ctx, node, inputs):
     return [ctx.one(op, inputs[:2])]
 
 
-@converter(*COMPARE)
+@TABLE.register(*COMPARE)
 def compare(ctx, node, inputs):
     # MXNet comparisons return 0/1 in the input's dtype, not booleans.
     flag = ctx.one(COMPARE[node.op], inputs[:2])
     return [ctx.cast_like(flag, inputs[0])]
 
 
-@converter(*UNARY)
+@TABLE.register(*UNARY)
 def unary(ctx, node, inputs):
     return [ctx.one(UNARY[node.op], inputs[:1])]
 
 
-@converter("square", "rsqrt", "cbrt", "expm1", "log1p", "log2", "log10", "relu6", "hard_sigmoid")
+@TABLE.register("square", "rsqrt", "cbrt", "expm1", "log1p", "log2", "log10", "relu6", "hard_sigmoid")
 def unary_composite(ctx, node, inputs):
     x, op = inputs[0], node.op
     if op == "square":
@@ -64,7 +64,7 @@ def unary_composite(ctx, node, inputs):
     if op in ("log2", "log10"):
         return [ctx.one("Div", [ctx.one("Log", [x]), ctx.const(np.float32(np.log(2 if op == "log2" else 10)))])]
     if op == "relu6":
-        return [ctx.one("Clip", [x, ctx.const(np.float32(0)), ctx.const(np.float32(6))])]
+        return [ctx.clip(x, 0.0, 6.0)]
     a = attrs(node)
     return [ctx.one("HardSigmoid", [x], alpha=a.float("alpha", 0.2), beta=a.float("beta", 0.5))]
 
@@ -78,7 +78,7 @@ SCALAR = {"_plus_scalar": ("Add", False), "_minus_scalar": ("Sub", False), "_rmi
           "_lesser_scalar": ("Less", False), "_lesser_equal_scalar": ("LessOrEqual", False)}
 
 
-@converter(*SCALAR)
+@TABLE.register(*SCALAR)
 def scalar(ctx, node, inputs):
     op, reverse = SCALAR[node.op]
     x = inputs[0]
@@ -93,27 +93,24 @@ def scalar(ctx, node, inputs):
     return [y]
 
 
-@converter("clip")
+@TABLE.register("clip")
 def clip(ctx, node, inputs):
     a = attrs(node)
-    x = inputs[0]
-    lo = ctx.scalar_like(a.float("a_min"), x)
-    hi = ctx.scalar_like(a.float("a_max"), x)
-    return [ctx.one("Clip", [x, lo, hi])]
+    return [ctx.clip(inputs[0], a.float("a_min"), a.float("a_max"))]
 
 
-@converter("add_n", "ElementWiseSum", "_sum")
+@TABLE.register("add_n", "ElementWiseSum", "_sum")
 def add_n(ctx, node, inputs):
     return [ctx.one("Sum", inputs)]
 
 
-@converter("where")
+@TABLE.register("where")
 def where(ctx, node, inputs):
     cond = ctx.one("Cast", [inputs[0]], to=9)  # MXNet conditions are numbers: non-zero is true
     return [ctx.one("Where", [cond, inputs[1], inputs[2]])]
 
 
-@converter("Cast", "cast")
+@TABLE.register("Cast", "cast")
 def cast(ctx, node, inputs):
     from onnx import helper
 

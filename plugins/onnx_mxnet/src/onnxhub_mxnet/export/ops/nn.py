@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..convert import attrs, converter
+from ..convert import TABLE, attrs
 
 _LAYOUTS = {"NCW", "NCHW", "NCDHW"}
 
@@ -20,7 +20,7 @@ def _spatial(ctx, a, kernel):
     return stride, dilate, pad
 
 
-@converter("Convolution", params=(1, 2))
+@TABLE.register("Convolution", params=(1, 2))
 def convolution(ctx, node, inputs):
     a = attrs(node)
     kernel = a.ints("kernel")
@@ -34,7 +34,7 @@ def convolution(ctx, node, inputs):
     return [ctx.one("Conv", args, kernel_shape=kernel, strides=stride, dilations=dilate, pads=pad + pad, group=group)]
 
 
-@converter("Deconvolution", params=(1, 2))
+@TABLE.register("Deconvolution", params=(1, 2))
 def deconvolution(ctx, node, inputs):
     a = attrs(node)
     kernel = a.ints("kernel")
@@ -50,7 +50,7 @@ def deconvolution(ctx, node, inputs):
                     output_padding=adj if any(adj) else None, group=group, **extra)]
 
 
-@converter("BatchNorm", "BatchNorm_v1", params=(1, 2, 3, 4))
+@TABLE.register("BatchNorm", "BatchNorm_v1", params=(1, 2, 3, 4))
 def batch_norm(ctx, node, inputs):
     a = attrs(node)
     if a.int("axis", 1) != 1:
@@ -62,22 +62,32 @@ def batch_norm(ctx, node, inputs):
     return [ctx.one("BatchNormalization", [x, gamma, beta, mean, var], epsilon=a.float("eps", 1e-3))]
 
 
-@converter("InstanceNorm", params=(1, 2))
+@TABLE.register("InstanceNorm", params=(1, 2))
 def instance_norm(ctx, node, inputs):
     return [ctx.one("InstanceNormalization", inputs[:3], epsilon=attrs(node).float("eps", 1e-3))]
 
 
-@converter("LayerNorm", params=(1, 2))
-def layer_norm(ctx, node, inputs):
+def _layer_norm_attrs(ctx, node):
     a = attrs(node)
-    axis, eps = a.int("axis", -1), a.float("eps", 1e-5)
     if a.bool("output_mean_var", False):
         raise ctx.unsupported("output_mean_var=True")
+    return a.int("axis", -1), a.float("eps", 1e-5)
+
+
+@TABLE.register("LayerNorm", params=(1, 2), since=17)
+def layer_norm(ctx, node, inputs):
+    """LayerNormalization (opset 17+) over the last axis."""
+    axis, eps = _layer_norm_attrs(ctx, node)
+    if axis != -1:
+        raise ctx.unsupported(f"axis={axis}; only the last axis maps onto LayerNormalization")
+    return [ctx.one("LayerNormalization", inputs[:3], axis=-1, epsilon=eps)]
+
+
+@TABLE.register("LayerNorm", params=(1, 2), until=16)
+def layer_norm_decomposed(ctx, node, inputs):
+    """Mean and variance over the axis, written out (before LayerNormalization)."""
+    axis, eps = _layer_norm_attrs(ctx, node)
     x, gamma, beta = inputs[:3]
-    if ctx.opset >= 17:
-        if axis != -1:
-            raise ctx.unsupported(f"axis={axis}; only the last axis maps onto LayerNormalization")
-        return [ctx.one("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=eps)]
     mean = ctx.reduce("ReduceMean", x, [axis], keepdims=1)
     centred = ctx.one("Sub", [x, mean])
     var = ctx.reduce("ReduceMean", ctx.one("Mul", [centred, centred]), [axis], keepdims=1)
@@ -85,14 +95,14 @@ def layer_norm(ctx, node, inputs):
     return [ctx.one("Add", [ctx.one("Mul", [ctx.one("Div", [centred, std]), gamma]), beta])]
 
 
-@converter("LRN")
+@TABLE.register("LRN")
 def lrn(ctx, node, inputs):
     a = attrs(node)
     return [ctx.one("LRN", inputs[:1], alpha=a.float("alpha", 1e-4), beta=a.float("beta", 0.75),
                     bias=a.float("knorm", 2.0), size=a.int("nsize"))]
 
 
-@converter("Pooling", "Pooling_v1")
+@TABLE.register("Pooling", "Pooling_v1")
 def pooling(ctx, node, inputs):
     a = attrs(node)
     pool_type = a.str("pool_type", "max")
@@ -132,7 +142,7 @@ def pooling(ctx, node, inputs):
 _ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softrelu": "Softplus", "softsign": "Softsign"}
 
 
-@converter("Activation")
+@TABLE.register("Activation")
 def activation(ctx, node, inputs):
     act = attrs(node).str("act_type")
     if act not in _ACTIVATIONS:
@@ -140,7 +150,7 @@ def activation(ctx, node, inputs):
     return [ctx.one(_ACTIVATIONS[act], inputs[:1])]
 
 
-@converter("relu", "sigmoid", "tanh", "softsign", "log_sigmoid", "mish")
+@TABLE.register("relu", "sigmoid", "tanh", "softsign", "log_sigmoid", "mish")
 def activation_op(ctx, node, inputs):
     x = inputs[0]
     if node.op == "log_sigmoid":
@@ -150,7 +160,7 @@ def activation_op(ctx, node, inputs):
     return [ctx.one(_ACTIVATIONS[node.op], [x])]
 
 
-@converter("LeakyReLU", params=(1,))
+@TABLE.register("LeakyReLU", params=(1,))
 def leaky_relu(ctx, node, inputs):
     a = attrs(node)
     act, x = a.str("act_type", "leaky"), inputs[0]
@@ -175,7 +185,7 @@ def leaky_relu(ctx, node, inputs):
     raise ctx.unsupported(f"act_type={act}")
 
 
-@converter("FullyConnected", params=(1, 2))
+@TABLE.register("FullyConnected", params=(1, 2))
 def fully_connected(ctx, node, inputs):
     a = attrs(node)
     hidden, no_bias = a.int("num_hidden"), a.bool("no_bias", False)
@@ -192,12 +202,12 @@ def fully_connected(ctx, node, inputs):
     return [y if no_bias else ctx.one("Add", [y, inputs[2]])]
 
 
-@converter("Flatten", "flatten")
+@TABLE.register("Flatten", "flatten")
 def flatten(ctx, node, inputs):
     return [ctx.one("Flatten", inputs[:1], axis=1)]
 
 
-@converter("Dropout")
+@TABLE.register("Dropout")
 def dropout(ctx, node, inputs):
     return [ctx.one("Identity", inputs[:1])]  # inference: dropout does nothing
 
@@ -208,7 +218,7 @@ def _softmax(ctx, x, axis, temperature=None, log=False):
     return ctx.one("LogSoftmax" if log else "Softmax", [x], axis=axis)
 
 
-@converter("softmax", "log_softmax")
+@TABLE.register("softmax", "log_softmax")
 def softmax(ctx, node, inputs):
     a = attrs(node)
     if a.bool("use_length", False):
@@ -216,7 +226,7 @@ def softmax(ctx, node, inputs):
     return [_softmax(ctx, inputs[0], a.int("axis", -1), a.float("temperature"), log=node.op == "log_softmax")]
 
 
-@converter("SoftmaxOutput", "Softmax")
+@TABLE.register("SoftmaxOutput", "Softmax")
 def softmax_output(ctx, node, inputs):
     """Inference of SoftmaxOutput: softmax over the class axis; the label input is unused."""
     a = attrs(node)
@@ -234,14 +244,14 @@ def softmax_output(ctx, node, inputs):
     return [ctx.one("Reshape", [flat, ctx.one("Shape", [x])])]
 
 
-@converter("SoftmaxActivation")
+@TABLE.register("SoftmaxActivation")
 def softmax_activation(ctx, node, inputs):
     if attrs(node).str("mode", "instance") == "channel":
         return [_softmax(ctx, inputs[0], 1)]
     return softmax_output(ctx, node, inputs[:1])
 
 
-@converter("Embedding", params=(1,))
+@TABLE.register("Embedding", params=(1,))
 def embedding(ctx, node, inputs):
     a = attrs(node)
     ctx.expect_shape(inputs[1], (a.int("input_dim"), a.int("output_dim")), "weight")
@@ -249,12 +259,11 @@ def embedding(ctx, node, inputs):
     return [ctx.one("Gather", [inputs[1], idx], axis=0)]
 
 
-@converter("UpSampling")
+@TABLE.register("UpSampling")
 def upsampling(ctx, node, inputs):
     a = attrs(node)
     if a.str("sample_type", "nearest") != "nearest" or len(inputs) != 1:
         raise ctx.unsupported(f"sample_type={a.str('sample_type')} with {len(inputs)} inputs; nearest, one input")
     s = float(a.int("scale", 1))
-    scales = ctx.const(np.array([1.0, 1.0, s, s], np.float32), name="scales")
-    return [ctx.one("Resize", [inputs[0], "", scales], mode="nearest", nearest_mode="floor",
-                    coordinate_transformation_mode="asymmetric")]
+    return [ctx.resize(inputs[0], scales=[1.0, 1.0, s, s], mode="nearest", nearest_mode="floor",
+                       coordinate_transformation_mode="asymmetric")]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..convert import attrs, converter
+from ..convert import TABLE, attrs
 
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 # index lists that reorder MXNet's gate blocks into ONNX's
 ORDER = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2], "rnn_tanh": [0], "rnn_relu": [0]}
 
 
-@converter("_zeros", "zeros")
+@TABLE.register("_zeros", "zeros")
 def zeros(ctx, node, inputs):
     a = attrs(node)
     shape = a.ints("shape") or []
@@ -30,7 +30,7 @@ def zeros(ctx, node, inputs):
     return [ctx.lazy_zeros(node.name)]
 
 
-@converter("_rnn_param_concat")
+@TABLE.register("_rnn_param_concat")
 def rnn_param_concat(ctx, node, inputs):
     values = [ctx.value(i) for i in inputs]
     axis = attrs(node).int("dim", 0)
@@ -69,7 +69,7 @@ def _reorder(mat, mode, hidden):
     return np.concatenate([blocks[i] for i in ORDER[mode]], axis=0)
 
 
-@converter("RNN", params=(1,))
+@TABLE.register("RNN", params=(1,), lazy_zeros=True)
 def rnn(ctx, node, inputs):
     a = attrs(node)
     mode, hidden, layers = a.str("mode"), a.int("state_size"), a.int("num_layers", 1)
@@ -131,4 +131,4 @@ def rnn(ctx, node, inputs):
 def _layer_state(ctx, state, lo, hi):
     if state is None or ctx.is_lazy_zeros(state):
         return ""  # ONNX's default initial state is zeros
-    return ctx.one("Slice", [state, ctx.ints([lo]), ctx.ints([hi]), ctx.ints([0])])
+    return ctx.slice(state, [lo], [hi], axes=[0])

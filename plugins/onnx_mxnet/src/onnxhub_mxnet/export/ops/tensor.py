@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
-from ..convert import attrs, converter
+from ..convert import TABLE, attrs
 
 INT_MAX = np.iinfo(np.int64).max
 
 
-@converter("Concat", "concat")
+@TABLE.register("Concat", "concat")
 def concat(ctx, node, inputs):
     axis = attrs(node).int("dim", 1)
     values = [ctx.value(i) for i in inputs]
@@ -19,20 +19,19 @@ def concat(ctx, node, inputs):
     return [ctx.one("Concat", inputs, axis=axis)]
 
 
-@converter("stack")
+@TABLE.register("stack")
 def stack(ctx, node, inputs):
     axis = attrs(node).int("axis", 0)
-    ax = ctx.ints([axis])
-    return [ctx.one("Concat", [ctx.one("Unsqueeze", [x, ax]) for x in inputs], axis=axis)]
+    return [ctx.one("Concat", [ctx.unsqueeze(x, [axis]) for x in inputs], axis=axis)]
 
 
-@converter("transpose")
+@TABLE.register("transpose")
 def transpose(ctx, node, inputs):
     axes = attrs(node).ints("axes") or []
     return [ctx.one("Transpose", inputs[:1], perm=axes or None)]
 
 
-@converter("SwapAxis", "swapaxes")
+@TABLE.register("SwapAxis", "swapaxes")
 def swapaxes(ctx, node, inputs):
     a = attrs(node)
     perm = list(range(ctx.rank_of(inputs[0])))
@@ -41,18 +40,17 @@ def swapaxes(ctx, node, inputs):
     return [ctx.one("Transpose", inputs[:1], perm=perm)]
 
 
-@converter("expand_dims")
+@TABLE.register("expand_dims")
 def expand_dims(ctx, node, inputs):
-    return [ctx.one("Unsqueeze", [inputs[0], ctx.ints([attrs(node).int("axis")])])]
+    return [ctx.unsqueeze(inputs[0], [attrs(node).int("axis")])]
 
 
-@converter("squeeze")
+@TABLE.register("squeeze")
 def squeeze(ctx, node, inputs):
-    axes = attrs(node).ints("axis")
-    return [ctx.one("Squeeze", [inputs[0]] + ([ctx.ints(axes)] if axes else []))]
+    return [ctx.squeeze(inputs[0], attrs(node).ints("axis") or None)]
 
 
-@converter("Reshape", "reshape")
+@TABLE.register("Reshape", "reshape")
 def reshape(ctx, node, inputs):
     """MXNet's reshape codes: 0 copy, -1 infer, -2 copy the rest, -3 merge two, -4 split one."""
     a = attrs(node)
@@ -77,7 +75,7 @@ def reshape(ctx, node, inputs):
     dims = ctx.one("Shape", [x])
 
     def dim(i, j=None):  # input dims i..j as a 1-D int64 tensor
-        return ctx.one("Slice", [dims, ctx.ints([i]), ctx.ints([j if j is not None else i + 1])])
+        return ctx.slice(dims, [i], [j if j is not None else i + 1])
 
     pieces, i, k = [], 0, 0  # i: input dim, k: position in shape
     while k < len(shape):
@@ -89,7 +87,7 @@ def reshape(ctx, node, inputs):
             pieces.append(dim(i))
             i += 1
         elif code == -2:
-            pieces.append(ctx.one("Slice", [dims, ctx.ints([i]), ctx.ints([INT_MAX])]))
+            pieces.append(ctx.slice(dims, [i], [None]))
             i = None
         elif code == -3:
             pieces.append(ctx.one("Mul", [dim(i), dim(i + 1)]))
@@ -154,12 +152,7 @@ def _static_target(dims, shape):
     return [0 if d is None else d for d in out]
 
 
-def _slice(ctx, x, begins, ends, steps, axes):
-    args = [x, ctx.ints(begins), ctx.ints(ends), ctx.ints(axes), ctx.ints(steps)]
-    return ctx.one("Slice", args)
-
-
-@converter("slice", "crop", "_slice")
+@TABLE.register("slice", "crop", "_slice")
 def slice_(ctx, node, inputs):
     a = attrs(node)
     begin, end = a.ints("begin"), a.ints("end")
@@ -170,17 +163,16 @@ def slice_(ctx, node, inputs):
         begins.append(b if b is not None else (0 if s > 0 else -1))
         ends.append(e if e is not None else (INT_MAX if s > 0 else -INT_MAX))
         steps.append(s)
-    return [_slice(ctx, inputs[0], begins, ends, steps, list(range(len(begins))))]
+    return [ctx.slice(inputs[0], begins, ends, steps=steps)]
 
 
-@converter("slice_axis")
+@TABLE.register("slice_axis")
 def slice_axis(ctx, node, inputs):
     a = attrs(node)
-    end = a.int("end")
-    return [_slice(ctx, inputs[0], [a.int("begin", 0)], [INT_MAX if end is None else end], [1], [a.int("axis")])]
+    return [ctx.slice(inputs[0], [a.int("begin", 0)], [a.int("end")], axes=[a.int("axis")])]
 
 
-@converter("slice_like")
+@TABLE.register("slice_like")
 def slice_like(ctx, node, inputs):
     x, like = inputs[:2]
     axes = attrs(node).ints("axes") or list(range(ctx.rank_of(like)))
@@ -188,23 +180,17 @@ def slice_like(ctx, node, inputs):
     return [ctx.one("Slice", [x, ctx.ints([0] * len(axes)), ends, ctx.ints(axes)])]
 
 
-@converter("SliceChannel", "split")
+@TABLE.register("SliceChannel", "split")
 def split(ctx, node, inputs):
     a = attrs(node)
     n, axis = a.int("num_outputs"), a.int("axis", 1)
-    if ctx.opset >= 18:
-        parts = ctx.make("Split", inputs[:1], n, axis=axis, num_outputs=n)
-    else:
-        size = (ctx.shape_of(inputs[0]) or [None] * (axis + 1))[axis]
-        if size is None:
-            raise ctx.unsupported(f"split of a dynamic axis {axis} below opset 18")
-        parts = ctx.make("Split", [inputs[0], ctx.ints([size // n] * n)], n, axis=axis)
+    parts = ctx.split(inputs[0], axis, parts=n)
     if a.bool("squeeze_axis", False):
-        parts = [ctx.one("Squeeze", [p, ctx.ints([axis])]) for p in parts]
+        parts = [ctx.squeeze(p, [axis]) for p in parts]
     return parts
 
 
-@converter("tile")
+@TABLE.register("tile")
 def tile(ctx, node, inputs):
     reps = attrs(node).ints("reps")
     x, rank = inputs[0], ctx.rank_of(inputs[0])
@@ -220,7 +206,7 @@ REDUCE = {"sum": "ReduceSum", "sum_axis": "ReduceSum", "mean": "ReduceMean", "ma
           "nansum": "ReduceSum", "norm": "ReduceL2"}
 
 
-@converter(*REDUCE)
+@TABLE.register(*REDUCE)
 def reduce(ctx, node, inputs):
     a = attrs(node)
     axes, keepdims = a.ints("axis"), int(a.bool("keepdims", False))
@@ -243,7 +229,7 @@ def reduce(ctx, node, inputs):
     return [y]
 
 
-@converter("dot")
+@TABLE.register("dot")
 def dot(ctx, node, inputs):
     a = attrs(node)
     x, y = inputs[:2]
@@ -256,16 +242,14 @@ def dot(ctx, node, inputs):
         return [ctx.one("MatMul", [x, y])]
     # General N-D: flatten x to (-1, K) and y to (K, -1), multiply, restore the shapes.
     xs, ys = ctx.one("Shape", [x]), ctx.one("Shape", [y])
-    last = ctx.one("Slice", [xs, ctx.ints([-1]), ctx.ints([INT_MAX])])
+    last = ctx.slice(xs, [-1], [None])
     x2 = ctx.one("Reshape", [x, ctx.one("Concat", [ctx.ints([-1]), last], axis=0)])
-    y2 = ctx.one("Reshape", [y, ctx.one("Concat", [ctx.one("Slice", [ys, ctx.ints([0]), ctx.ints([1])]),
-                                                   ctx.ints([-1])], axis=0)])
-    out = ctx.one("Concat", [ctx.one("Slice", [xs, ctx.ints([0]), ctx.ints([-1])]),
-                             ctx.one("Slice", [ys, ctx.ints([1]), ctx.ints([INT_MAX])])], axis=0)
+    y2 = ctx.one("Reshape", [y, ctx.one("Concat", [ctx.slice(ys, [0], [1]), ctx.ints([-1])], axis=0)])
+    out = ctx.one("Concat", [ctx.slice(xs, [0], [-1]), ctx.slice(ys, [1], [None])], axis=0)
     return [ctx.one("Reshape", [ctx.one("MatMul", [x2, y2]), out])]
 
 
-@converter("batch_dot")
+@TABLE.register("batch_dot")
 def batch_dot(ctx, node, inputs):
     a = attrs(node)
     x, y = inputs[:2]
@@ -276,7 +260,7 @@ def batch_dot(ctx, node, inputs):
     return [ctx.one("MatMul", [x, y])]
 
 
-@converter("take")
+@TABLE.register("take")
 def take(ctx, node, inputs):
     a = attrs(node)
     axis, mode = a.int("axis", 0), a.str("mode", "clip")
@@ -291,7 +275,7 @@ def take(ctx, node, inputs):
     return [ctx.one("Gather", [data, idx], axis=axis)]
 
 
-@converter("Pad", "pad")
+@TABLE.register("Pad", "pad")
 def pad(ctx, node, inputs):
     a = attrs(node)
     mode = a.str("mode", "constant")
@@ -300,13 +284,11 @@ def pad(ctx, node, inputs):
     onnx_mode = {"constant": "constant", "edge": "edge", "reflect": "reflect"}.get(mode)
     if onnx_mode is None:
         raise ctx.unsupported(f"mode={mode}")
-    args = [inputs[0], ctx.ints(begins + ends)]
-    if mode == "constant":
-        args.append(ctx.scalar_like(a.float("constant_value", 0.0), inputs[0]))
-    return [ctx.one("Pad", args, mode=onnx_mode)]
+    value = a.float("constant_value", 0.0) if mode == "constant" else None
+    return [ctx.pad(inputs[0], begins + ends, mode=onnx_mode, value=value)]
 
 
-@converter("zeros_like", "ones_like")
+@TABLE.register("zeros_like", "ones_like")
 def fill_like(ctx, node, inputs):
     value = 0.0 if node.op == "zeros_like" else 1.0
     filled = ctx.one("ConstantOfShape", [ctx.one("Shape", [inputs[0]])],
@@ -314,6 +296,6 @@ def fill_like(ctx, node, inputs):
     return [ctx.cast_like(filled, inputs[0])]
 
 
-@converter("shape_array")
+@TABLE.register("shape_array")
 def shape_array(ctx, node, inputs):
     return [ctx.one("Shape", inputs[:1])]
