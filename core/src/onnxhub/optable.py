@@ -137,7 +137,8 @@ class OpTable(object):
         # package (see onnxhub.runtime_side.worker), so this import works there too.
         from onnxhub.errors import UnsupportedOperator as error
 
-        domain = self.domain if domain is None else domain
+        # The table's own domain goes without saying ("the MXNet exporter"); another one is named.
+        domain = "" if domain is None or domain == self.domain else domain
         label = op + (" (%s)" % detail if detail else "")
         return error(label, opset=opset, node=node, domain=domain, where=self.where)
 
