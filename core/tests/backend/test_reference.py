@@ -7,8 +7,6 @@ import pytest
 import onnxhub
 from onnxhub.errors import UnsupportedModel, UsageError
 
-from conftest import make_model
-
 
 def test_get_backend_is_accepted_by_onnx_backend_test_unchanged():
     backend = onnxhub.get_backend("reference")
@@ -19,8 +17,8 @@ def test_get_backend_is_accepted_by_onnx_backend_test_unchanged():
     assert result.testsRun - len(result.skipped) == 3  # the rest are excluded by include()
 
 
-def test_run_api_with_list_and_dict_inputs():
-    model = make_model()
+def test_run_api_with_list_and_dict_inputs(tiny_model):
+    model = onnx.load(tiny_model)
     x = np.ones((2, 4), np.float32)
     by_dict = onnxhub.run(model, {"x": x}, backend="reference")
     by_list = onnxhub.run(model, [x], backend="reference")
@@ -34,13 +32,13 @@ def test_supports_device_in_either_case():
     assert not backend.supports_device("CUDA")
 
 
-def test_too_new_opset_is_unsupported_model():
-    model = make_model()
+def test_too_new_opset_is_unsupported_model(tiny_model):
+    model = onnx.load(tiny_model)
     model.opset_import[0].version = onnx.defs.onnx_opset_version() + 1
     with pytest.raises(UnsupportedModel, match=r"opset \d+ is newer .*max opset \d+"):
         onnxhub.get_backend("reference").prepare(model)
 
 
-def test_options_are_rejected_by_name():
+def test_options_are_rejected_by_name(tiny_model):
     with pytest.raises(UsageError, match="no options"):
-        onnxhub.get_backend("reference").prepare(make_model(), threads=2)
+        onnxhub.get_backend("reference").prepare(onnx.load(tiny_model), threads=2)

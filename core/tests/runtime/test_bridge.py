@@ -5,14 +5,14 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from onnxhub.errors import WorkerCrashed
-from onnxhub.runtime.bridge import RemoteError, Worker, get_worker
-
-from conftest import run_cli
+from onnxhub.runtime.bridge import RemoteError, Worker, WorkerRestarted, get_worker
+from onnxhub.testing import run_cli
 
 DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
           "float16", "float32", "float64"]
@@ -167,15 +167,62 @@ def test_worker_without_runtime_python_is_clear_error(tmp_path):
         w.call("ping")
 
 
-def test_worker_loop_is_valid_python_36(testrt):
-    """The worker file runs inside CPython 3.6 runtimes (CNTK): compile it with one."""
+def test_runtime_side_files_are_valid_python_36(testrt):
+    """Everything a runtime imports from onnxhub runs inside CPython 3.6 runtimes (CNTK): compile it with one."""
+    import onnxhub
     from onnxhub.home import runtime_dir
-    from onnxhub.runtime import worker as worker_module
 
+    root = Path(onnxhub.__file__).parent
+    files = sorted((root / "runtime_side").glob("*.py")) + [root / "optable.py", root / "errors.py"]
     py36 = runtime_dir(testrt) / "bin" / "python"
-    r = subprocess.run([str(py36), "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())", worker_module.__file__],
-                       capture_output=True, text=True)
+    code = "import sys\nfor path in sys.argv[1:]:\n    compile(open(path).read(), path, 'exec')\n"
+    r = subprocess.run([str(py36), "-c", code, *map(str, files)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_handler_is_imported_by_name_with_onnxhub_as_a_bare_package(worker):
+    """No sys.path edit, and onnxhub/__init__.py (which imports pluggy) never runs in a runtime."""
+    result = worker.call("imports")[0]
+    assert result == {"onnxhub_init_ran": False, "pluggy": False, "handler_dir_on_path": False,
+                      "name": "onnxhub_testrt_handler"}
+
+
+def test_a_call_for_an_earlier_process_is_refused_unsent(worker):
+    generation = worker.ensure()
+    pid = worker.call("pid", generation=generation)[0]["pid"]
+    worker.stop()
+    with pytest.raises(WorkerRestarted):
+        worker.call("pid", generation=generation)
+    assert worker.generation == generation + 1 and worker.call("pid")[0]["pid"] != pid
+
+
+def test_releases_go_with_the_next_call_and_stale_ones_are_dropped(worker):
+    generation = worker.ensure()
+    calls = []
+    worker.release("fail", {"what": "sent"}, generation)  # its RemoteError is swallowed
+    worker.release("crash", {}, generation - 1)  # an earlier process's: never sent
+    real = worker._exchange
+
+    def spy(method, *args):
+        calls.append(method)
+        return real(method, *args)
+
+    worker._exchange = spy
+    try:
+        worker.call("pid")
+    finally:
+        del worker._exchange
+    assert calls == ["fail", "pid"] and not worker._released and worker.generation == generation
+
+
+def test_onnxhub_errors_come_back_as_the_same_class_with_their_fields(worker):
+    from onnxhub.errors import UnsupportedOperator
+
+    with pytest.raises(UnsupportedOperator) as info:
+        worker.call("load_plan", {"plan": {"nodes": [{"op": "Neg", "inputs": ["x"], "outputs": ["y"], "attrs": {}}],
+                                           "opset": 13, "inputs": ["x"], "outputs": ["y"]}})
+    assert type(info.value) is UnsupportedOperator and info.value.op_type == "Neg" and info.value.opset == 13
+    assert str(info.value) == "unsupported operator Neg at opset 13 in the test runtime"
 
 
 def test_reentrant_call_is_refused_not_deadlocked(worker):

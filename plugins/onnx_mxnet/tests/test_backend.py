@@ -65,7 +65,7 @@ def test_conformance_at_least_60_percent_with_every_real_model(mxnet):
 @pytest.mark.runtime("mxnet")
 def test_zoo_model_exported_by_onnxhub_runs_on_mxnet_backend(mxnet, tmp_path):
     """MXNet files -> ONNX (exporter) -> executed by MXNet kernels (backend) == MXNet's own output."""
-    from conftest import assert_close
+    from onnxhub.testing import assert_close
 
     prefix = str(tmp_path / "resnet18_v1")
     _, truth = mxnet.call("zoo", {"name": "resnet18_v1", "prefix": prefix, "seed": 2, "batch": 2}, timeout=600)
@@ -74,3 +74,56 @@ def test_zoo_model_exported_by_onnxhub_runs_on_mxnet_backend(mxnet, tmp_path):
     onnx.checker.check_model(model)
     (y,) = onnxhub.get_backend("mxnet").prepare(model).run([truth["x"]])
     assert_close(y, truth["y"], what="resnet18_v1 on the mxnet backend")
+
+
+def scaled(k: float):
+    """y = relu(x * k): each k a model of its own result."""
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "k"], ["m"]), helper.make_node("Relu", ["m"], ["y"])],
+                              f"times_{k}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+                              [numpy_helper.from_array(np.full((1, 3), k, np.float32), "k")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.runtime("mxnet")
+def test_release_reload_and_restart_never_run_another_models_plan(mxnet):
+    """Issue 10: ids were len(store) + 1, so a plan released before a load let the load overwrite a live one."""
+    import gc
+    import os
+    import signal
+
+    backend = onnxhub.get_backend("mxnet")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    a, b = backend.prepare(scaled(2)), backend.prepare(scaled(3))
+    del a
+    gc.collect()
+    c = backend.prepare(scaled(5))
+    np.testing.assert_array_equal(b.run([x])[0], x * 3)
+    np.testing.assert_array_equal(c.run([x])[0], x * 5)
+    worker = b.worker
+    os.kill(worker.proc.pid, signal.SIGKILL)  # as the OOM killer would
+    worker.proc.wait()
+    d = backend.prepare(scaled(7))  # a new worker process, whose ids start again at 1
+    del c  # releases for the dead process: dropped, never sent to the new one
+    gc.collect()
+    np.testing.assert_array_equal(d.run([x])[0], x * 7)
+    np.testing.assert_array_equal(b.run([x])[0], x * 3)  # b loads its plan into the new process
+    np.testing.assert_array_equal(d.run([x])[0], x * 7)
+    assert b.generation == d.generation == worker.generation
+
+
+def test_runtime_side_imports_by_package_and_is_python_36():
+    """The handler reaches its ops by relative import (no sys.path edit); all of it parses as Python 3.6."""
+    import ast
+    from pathlib import Path
+
+    import onnxhub_mxnet
+
+    root = Path(onnxhub_mxnet.__file__).parent / "runtime_side"
+    files = sorted(root.rglob("*.py"))
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text()
+        assert "sys.path" not in text and "from __future__ import annotations" not in text, path
+        ast.parse(text, str(path), feature_version=(3, 6))
+    assert "from .ops import TABLE" in (root / "handler.py").read_text()

@@ -1,11 +1,25 @@
 """Helpers shared by backends shaped like ``onnx.backend.base``.
 
 ``HubBackend`` adds to ONNX's ``Backend`` what every onnxhub backend needs: device
-names in either case, inputs as a list or a dict, and the IR/opset gate that turns
-a too-new model into ``UnsupportedModel`` instead of a confusing failure later.
+names in either case, inputs as a list or a dict, and one ``prepare`` that checks
+what a backend declares it accepts (devices, IR version, opset window, operator
+domains, option names) before the backend's own ``prepare_rep`` runs::
+
+    class MyBackend(HubBackend):
+        name = "mine"
+        devices = ("cpu",)
+        max_ir, min_opset, max_opset = 9, 7, 17
+        domains = ("", "ai.onnx")
+        options = ("threads",)
+
+        @classmethod
+        def prepare_rep(cls, model, device, **options):
+            return MyRep(model, **options)
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import onnx
@@ -51,32 +65,98 @@ def model_opset(model: onnx.ModelProto, domain: str = "") -> int | None:
     return None
 
 
-def check_versions(model: onnx.ModelProto, *, backend: str, max_ir: int, max_opset: int) -> None:
-    """Raise ``UnsupportedModel`` naming both versions when the model is too new."""
-    if model.ir_version > max_ir:
+def check_versions(model: onnx.ModelProto, *, backend: str, max_ir: int | None = None, max_opset: int | None = None,
+                   min_opset: int | None = None) -> None:
+    """Raise ``UnsupportedModel`` naming both versions when the model is outside the window."""
+    if max_ir is not None and model.ir_version > max_ir:
         raise UnsupportedModel(
             f"model IR version {model.ir_version} is newer than backend {backend!r} accepts (max IR {max_ir})"
         )
     opset = model_opset(model)
-    if opset is not None and opset > max_opset:
+    if opset is not None and max_opset is not None and opset > max_opset:
         raise UnsupportedModel(
             f"model opset {opset} is newer than backend {backend!r} accepts (max opset {max_opset})"
         )
+    if opset is not None and min_opset is not None and opset < min_opset:
+        raise UnsupportedModel(
+            f"model opset {opset} is older than backend {backend!r} accepts (min opset {min_opset})"
+        )
+
+
+def check_domains(model: onnx.ModelProto, *, backend: str, domains) -> None:
+    """Raise ``UnsupportedModel`` for an operator domain outside ``domains`` ("" is ai.onnx)."""
+    accepted = {"ai.onnx" if d == "" else d for d in domains}
+    for imp in model.opset_import:
+        if ("ai.onnx" if imp.domain == "" else imp.domain) not in accepted:
+            raise UnsupportedModel(f"operator domain {imp.domain!r} has no implementation in backend {backend!r}")
 
 
 class HubBackend(Backend):
-    """``onnx.backend.base.Backend`` with onnxhub's conventions; subclass per backend."""
+    """``onnx.backend.base.Backend`` with onnxhub's conventions; subclass per backend.
+
+    ``prepare`` is a template: it normalizes and checks the device, checks the model
+    against the class attributes below once, then calls ``prepare_rep(model, device,
+    **options)``, the part each backend writes. ``None`` means "not checked here"
+    (the backend or its runtime decides).
+    """
 
     name = "?"
     devices: tuple[str, ...] = ("cpu",)
+    max_ir: int | None = None  # newest IR version accepted
+    min_opset: int | None = None  # the default-domain opset window
+    max_opset: int | None = None
+    domains: tuple[str, ...] | None = None  # operator domains accepted ("" is ai.onnx)
+    options: tuple[str, ...] | None = None  # prepare() option names; None: prepare_rep checks them
 
     @classmethod
     def supports_device(cls, device: str) -> bool:
         return normalize_device(device) in cls.devices
 
     @classmethod
+    def offered_devices(cls) -> list[str]:
+        """Devices this backend can use here (for messages)."""
+        return [d for d in cls.devices if cls.supports_device(d)]
+
+    @classmethod
+    def prepare(cls, model, device="CPU", **options):
+        device = normalize_device(device)
+        if not cls.supports_device(device):
+            raise UsageError(f"backend {cls.name!r} offers devices {cls.offered_devices()}, not {device!r}")
+        if cls.options is not None:
+            unknown = sorted(set(options) - set(cls.options))
+            if unknown and not cls.options:
+                raise UsageError(f"backend {cls.name!r} takes no options (got {unknown})")
+            if unknown:
+                raise UsageError(f"unknown option(s) {unknown} for backend {cls.name!r}; known: {', '.join(cls.options)}")
+        model = _model_proto(model)
+        check_versions(model, backend=cls.name, max_ir=cls.max_ir, max_opset=cls.max_opset, min_opset=cls.min_opset)
+        if cls.domains is not None:
+            check_domains(model, backend=cls.name, domains=cls.domains)
+        return cls.prepare_rep(model, device, **options)
+
+    @classmethod
+    def prepare_rep(cls, model: onnx.ModelProto, device: str, **options) -> BackendRep:
+        """The backend's own part of ``prepare``: ``model`` and ``device`` are already checked."""
+        raise NotImplementedError(f"backend {cls.name!r} does not implement prepare_rep")
+
+    @classmethod
     def run_model(cls, model, inputs, device="CPU", **options):
         return cls.prepare(model, device, **options).run(inputs)
 
 
-__all__ = ["HubBackend", "BackendRep", "bind_inputs", "check_versions", "graph_input_names", "normalize_device"]
+def _model_proto(model) -> onnx.ModelProto:
+    """A ``ModelProto`` from a proto, serialized bytes or a path (what ``onnx.backend`` callers pass).
+
+    Paths and bytes go through ``modelio.load_model``, so external data is read safely.
+    """
+    if isinstance(model, onnx.ModelProto):
+        return model
+    if isinstance(model, (bytes, bytearray, str, os.PathLike)):
+        from ..modelio import load_model
+
+        return load_model(model, check=False)
+    raise UsageError(f"prepare() takes an onnx.ModelProto, bytes or a path, not {type(model).__name__}")
+
+
+__all__ = ["HubBackend", "BackendRep", "bind_inputs", "check_domains", "check_versions", "graph_input_names",
+           "model_opset", "normalize_device"]

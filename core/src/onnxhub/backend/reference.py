@@ -6,8 +6,8 @@ import onnx
 from onnx.backend.base import BackendRep, namedtupledict
 from onnx.reference import ReferenceEvaluator
 
-from ..errors import UnsupportedModel, UsageError
-from .base import HubBackend, bind_inputs, check_versions, graph_input_names, normalize_device
+from ..errors import UnsupportedModel
+from .base import HubBackend, bind_inputs, graph_input_names
 
 
 class ReferenceRep(BackendRep):
@@ -25,15 +25,13 @@ class ReferenceRep(BackendRep):
 class ReferenceBackend(HubBackend):
     name = "reference"
     devices = ("cpu",)
+    max_ir = onnx.IR_VERSION
+    max_opset = onnx.defs.onnx_opset_version()
+    options = ()
 
     @classmethod
-    def prepare(cls, model, device="CPU", **options):
-        if not cls.supports_device(device):
-            raise UsageError(f"backend 'reference' runs on cpu only, not {normalize_device(device)!r}")
-        if options:
-            raise UsageError(f"backend 'reference' takes no options (got {sorted(options)})")
-        check_versions(model, backend=cls.name, max_ir=onnx.IR_VERSION, max_opset=onnx.defs.onnx_opset_version())
-        super().prepare(model, device)  # ONNX's base validates the model here
+    def prepare_rep(cls, model, device, **options):
+        onnx.checker.check_model(model)  # what ONNX's Backend.prepare does; the evaluator trusts the model
         try:
             return ReferenceRep(model)
         except NotImplementedError as exc:

@@ -1,7 +1,7 @@
 """Isolated framework runtimes: managed virtual environments and their workers.
 
 ``envs`` builds and removes the environments; ``bridge`` talks to a worker running
-inside one; ``worker`` is the runtime-side loop (valid Python 3.6).
+inside one (the runtime-side loop is ``onnxhub.runtime_side.worker``).
 """
 
 from __future__ import annotations

@@ -4,11 +4,18 @@ One long-lived worker per runtime per hub process (``get_worker``). A worker tha
 exits, is killed, hangs past the call's timeout, or writes a malformed frame raises
 ``WorkerCrashed`` with the tail of its stderr; it is reaped (no zombie) and the next
 call starts a fresh one. Hub exit stops every worker.
+
+Handles (plans, executors...) live in one worker *process*: ``Worker.generation``
+counts the processes started, a call made with ``generation=`` refuses to reach a
+later process (``WorkerRestarted``), and ``release`` queues the freeing of a handle
+for the next call, dropping it unsent if that process is gone.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
+import contextlib
 import io
 import itertools
 import os
@@ -21,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import errors
 from ..errors import OnnxHubError, RuntimeNotInstalled, WorkerCrashed
-from . import worker as protocol
+from ..runtime_side import worker as protocol
 
 WORKER_SCRIPT = Path(protocol.__file__)
 
@@ -35,15 +43,45 @@ class RemoteError(OnnxHubError):
         super().__init__(f"{type_name} in runtime: {message}")
 
 
+class WorkerRestarted(OnnxHubError):
+    """A call was meant for a worker process that has since been replaced; nothing was sent."""
+
+
+def remote_error(err: dict) -> OnnxHubError:
+    """What a handler raised, raised again here.
+
+    An ``onnxhub.errors`` class (the worker sends its name and fields) comes back as
+    the same local class with the same fields, so callers catch ``UnsupportedOperator``
+    and read ``exc.op_type``; anything else is a ``RemoteError``.
+    """
+    cls = getattr(errors, err.get("class") or "", None)
+    if isinstance(cls, type) and issubclass(cls, OnnxHubError):
+        exc = cls.__new__(cls)  # no constructor: the message and fields are the runtime's
+        exc.args = (err.get("message", ""),)
+        vars(exc).update(err.get("fields") or {})
+        exc.remote_traceback = err.get("traceback", "")
+        return exc
+    return RemoteError(err.get("type", "Error"), err.get("message", ""), err.get("traceback", ""))
+
+
 class Worker:
-    def __init__(self, python, handler=None, env=None, name="runtime"):
-        self.python, self.handler, self.name = str(python), handler and str(handler), name
+    """A worker process in ``python`` serving ``handler``.
+
+    ``handler`` is a module name (its top-level package is looked up in ``folders``,
+    by default where this interpreter finds it) or the path of a single ``.py`` file.
+    """
+
+    def __init__(self, python, handler=None, env=None, name="runtime", folders=None):
+        self.python, self.name = str(python), name
+        self.handler, self.folders = _handler_args(handler, folders)
         self.env = dict(env or {})
         self.proc = None
+        self.generation = 0  # worker processes started so far; handles belong to one
         self._stderr = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._owner = None  # thread id inside call(), to refuse re-entrant calls
+        self._released = collections.deque()  # (generation, method, params) for the next call
 
     # -- process lifecycle ---------------------------------------------------------
     def start(self) -> None:
@@ -53,12 +91,13 @@ class Worker:
         self._stderr = tempfile.TemporaryFile()
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
         env.update(self.env)
-        argv = [self.python, "-I", str(WORKER_SCRIPT)] + ([self.handler] if self.handler else [])
+        argv = [self.python, "-I", str(WORKER_SCRIPT)] + ([self.handler, *self.folders] if self.handler else [])
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                                          env=env, bufsize=0)
         except OSError as exc:
             raise RuntimeNotInstalled(f"cannot start the {self.name} worker ({self.python}): {exc}") from exc
+        self.generation += 1
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)
             _grow_pipe(stream.fileno())
@@ -89,27 +128,64 @@ class Worker:
         return self._stderr.read().decode("utf-8", "replace")
 
     # -- calls -----------------------------------------------------------------------
-    def call(self, method: str, params: dict | None = None, arrays: dict | None = None, timeout: float = 600.0):
+    def call(self, method: str, params: dict | None = None, arrays: dict | None = None, timeout: float = 600.0,
+             generation: int | None = None):
         """Run ``method`` in the runtime; return ``(result, {key: array})``.
+
+        With ``generation``, the call is about handles of that worker process: if another
+        process runs now, ``WorkerRestarted`` is raised and nothing is sent.
 
         Calls are serialized; a call made while the same thread is inside one (say, from a
         ``__del__`` that garbage collection ran mid-call) would interleave frames on the
         pipe, so it is refused instead of deadlocking.
         """
+        with self._locked(method):
+            deadline = time.monotonic() + timeout
+            self.start()
+            self._drain(deadline, timeout)
+            if generation is not None and generation != self.generation:
+                raise WorkerRestarted(f"the {self.name} worker restarted (process {generation} -> {self.generation})")
+            return self._exchange(method, params, arrays, deadline, timeout)
+
+    def ensure(self) -> int:
+        """Start the worker if it is not running; return its generation (for ``call(generation=)``)."""
+        with self._locked("start"):
+            self.start()
+            return self.generation
+
+    def release(self, method: str, params: dict, generation: int) -> None:
+        """Queue ``method(params)``, which frees a handle of process ``generation``, for the next call.
+
+        Only appends, so ``__del__`` may call it. When the next call comes, a release for
+        an earlier process is dropped unsent: that handle is gone with its process, and
+        its id may name a live handle of the new one.
+        """
+        self._released.append((generation, method, params))
+
+    @contextlib.contextmanager
+    def _locked(self, method):
         if self._owner == threading.get_ident():
             raise RuntimeError(f"re-entrant call to the {self.name} worker ({method!r}) from inside another call")
         with self._lock:
             self._owner = threading.get_ident()
             try:
-                return self._call(method, params, arrays, timeout)
+                yield
             finally:
                 self._owner = None
 
-    def _call(self, method, params, arrays, timeout):
-        self.start()
+    def _drain(self, deadline, timeout) -> None:
+        while self._released:
+            generation, method, params = self._released.popleft()
+            if generation != self.generation:
+                continue
+            try:
+                self._exchange(method, params, None, deadline, timeout)
+            except OnnxHubError:
+                self.start()  # a crash here is the next call's fresh worker, not the caller's error
+
+    def _exchange(self, method, params, arrays, deadline, timeout):
         rid = next(self._ids)
         arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}
-        deadline = time.monotonic() + timeout
         try:
             chunks = protocol.frame_chunks({"id": rid, "method": method, "params": params or {},
                                             "arrays": list(arrays)}, arrays.values())
@@ -120,8 +196,7 @@ class Worker:
         except (TimeoutError, EOFError, OSError, protocol.FrameError) as exc:
             raise self._crashed(exc, timeout) from None
         if not header.get("ok"):
-            err = header.get("error") or {}
-            raise RemoteError(err.get("type", "Error"), err.get("message", ""), err.get("traceback", ""))
+            raise remote_error(header.get("error") or {})
         return header.get("result") or {}, out
 
     def _send(self, chunks, deadline) -> None:
@@ -206,19 +281,35 @@ def get_worker(runtime: str) -> Worker:
         spec: RuntimeSpec = get_registry().get("runtime", runtime).spec
         if not runtime_installed(runtime):
             raise RuntimeNotInstalled(f"runtime {runtime!r} is not installed; run: onnxhub runtime install {runtime}")
-        handler = handler_path(spec.handler) if spec.handler else None
-        _workers[runtime] = Worker(runtime_dir(runtime) / "bin" / "python", handler, dict(spec.env), name=runtime)
+        _workers[runtime] = Worker(runtime_dir(runtime) / "bin" / "python", spec.handler, dict(spec.env),
+                                   name=runtime)
     return _workers[runtime]
 
 
-def handler_path(module: str) -> Path:
-    """The file of a runtime-side handler module, found without running it."""
+def _handler_args(handler, folders) -> tuple[str | None, list[str]]:
+    """The worker's command-line arguments for ``handler``: its module name and the folders of its package."""
+    if handler is None:
+        return None, []
+    if isinstance(handler, os.PathLike) or str(handler).endswith(".py"):
+        path = Path(handler).resolve()
+        return path.stem, [str(path.parent)]
+    return str(handler), [str(f) for f in folders] if folders is not None else handler_folders(str(handler))
+
+
+def handler_folders(module: str) -> list[str]:
+    """The folders holding the top-level package of handler ``module`` (its parents are imported here)."""
     import importlib.util
 
-    spec = importlib.util.find_spec(module)
+    try:
+        spec = importlib.util.find_spec(module)
+    except ImportError:
+        spec = None
     if spec is None or not spec.origin:
         raise RuntimeNotInstalled(f"handler module {module!r} is not installed")
-    return Path(spec.origin)
+    top = importlib.util.find_spec(module.split(".")[0])
+    if top.submodule_search_locations is not None:
+        return [str(Path(p).parent) for p in top.submodule_search_locations]
+    return [str(Path(top.origin).parent)]
 
 
 @atexit.register

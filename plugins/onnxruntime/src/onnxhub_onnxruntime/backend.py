@@ -109,7 +109,10 @@ class OnnxRuntimeRep(BackendRep):
 
 
 class OnnxRuntimeBackend(HubBackend):
+    """IR version, opset and domains are ONNX Runtime's to judge (``translate_error``)."""
+
     name = "onnxruntime"
+    devices = tuple(PROVIDERS)
 
     @classmethod
     def supports_device(cls, device) -> bool:
@@ -117,15 +120,11 @@ class OnnxRuntimeBackend(HubBackend):
         return bool(providers) and providers[0] in ort.get_available_providers()
 
     @classmethod
-    def prepare(cls, model, device="CPU", **options):
-        device = normalize_device(device)
-        if not cls.supports_device(device):
-            offered = [d for d in PROVIDERS if cls.supports_device(d)]
-            raise UsageError(f"onnxruntime {ort.__version__} here offers devices {offered}, not {device!r}")
+    def prepare_rep(cls, model, device, **options):
         so, provider_options = session_options(options)
-        data = model if isinstance(model, (bytes, str)) else model.SerializeToString()
         try:
-            session = ort.InferenceSession(data, sess_options=so, providers=provider_list(device, provider_options))
+            session = ort.InferenceSession(model.SerializeToString(), sess_options=so,
+                                           providers=provider_list(device, provider_options))
         except Exception as exc:  # ORT raises its own pybind types; map them to ours
             raise translate_error(exc) from exc
         return OnnxRuntimeRep(session)

@@ -1,10 +1,17 @@
 """The runtime-side worker loop, and the frame format both sides share.
 
 This file runs *by path* inside a runtime's own interpreter (``python -I worker.py
-HANDLER.py``), where onnxhub is not installed, so it is self-contained: standard
-library plus numpy, valid Python 3.6 (no walrus, no ``from __future__ import
-annotations``). The hub imports the same file as ``onnxhub.runtime.worker`` to reuse
-the frame code, so there is one implementation of the protocol.
+HANDLER_MODULE FOLDER...``), where onnxhub is not installed: standard library plus
+numpy, valid Python 3.6 (no walrus, no ``from __future__ import annotations``). The hub
+imports the same file as ``onnxhub.runtime_side.worker`` to reuse the frame code, so
+there is one implementation of the protocol.
+
+Before it imports the handler, the worker registers two *bare* packages: ``onnxhub``
+(this file's grandparent folder) and the handler's top-level package (found in the
+FOLDERs the hub passes). A bare package's ``__init__.py`` never runs (onnxhub's imports
+pluggy, a plugin's imports onnxhub), but its submodules import as usual: the handler
+does ``from .ops import TABLE`` and ``from onnxhub.runtime_side.plans import PlanStore``
+with no ``sys.path`` edit.
 
 A frame is ``u64 little-endian header length``, the JSON header, then one ``.npy``
 payload per array named in ``header["arrays"]``. Never pickle: numpy 2 pickles do not
@@ -12,11 +19,15 @@ load in numpy 1.x, and unpickling runs code.
 
 Requests:  ``{"id", "method", "params", "arrays": [key, ...]}``
 Responses: ``{"id", "ok": true, "result", "arrays": [key, ...]}`` or
-           ``{"id", "ok": false, "error": {"type", "message", "traceback"}}``
+           ``{"id", "ok": false, "error": {"type", "message", "traceback"[, "class", "fields"]}}``
+``class`` and ``fields`` come with an ``onnxhub.errors`` exception: its class name and
+its JSON-able attributes, so the hub raises the same class with the same fields.
 The handler module's function ``method(params, arrays) -> dict`` answers a request;
 ndarray values of the returned dict travel as payloads, the rest as JSON.
 """
 
+import importlib
+import importlib.machinery
 import importlib.util
 import io
 import json
@@ -136,11 +147,48 @@ def reader(stream):
 
 
 # -- the loop --------------------------------------------------------------------
-def _load_handler(path):
-    spec = importlib.util.spec_from_file_location("onnxhub_runtime_handler", path)
+def bare_package(name, folders):
+    """Register package ``name`` over ``folders`` without running its ``__init__.py``."""
+    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    spec.submodule_search_locations = list(folders)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[name] = module
     return module
+
+
+def load_handler(module, folders):
+    """Import the handler ``module`` (dotted name) whose top-level package lies in ``folders``."""
+    onnxhub_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    bare_package("onnxhub", [onnxhub_dir])
+    top = module.split(".")[0]
+    if top != "onnxhub":
+        spec = importlib.machinery.PathFinder.find_spec(top, list(folders))
+        if spec is None:
+            raise ImportError("handler package %r not found in %s" % (top, list(folders)))
+        if spec.submodule_search_locations is not None:
+            bare_package(top, spec.submodule_search_locations)
+        else:  # a single-file handler
+            sys.modules[top] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(sys.modules[top])
+    return importlib.import_module(module)
+
+
+def error_header(exc):
+    """The ``error`` of a response; an ``onnxhub.errors`` class travels as its name and fields."""
+    err = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
+    errors = sys.modules.get("onnxhub.errors")
+    if errors is not None and getattr(errors, type(exc).__name__, None) is type(exc):
+        err["class"] = type(exc).__name__
+        err["fields"] = {k: v for k, v in vars(exc).items() if _jsonable(v)}
+    return err
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def serve(handler, inp, out):
@@ -162,8 +210,7 @@ def serve(handler, inp, out):
             plain, keys, values = split_arrays(result or {})
             chunks = frame_chunks({"id": rid, "ok": True, "result": plain, "arrays": keys}, values)
         except Exception as exc:
-            err = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
-            chunks = frame_chunks({"id": rid, "ok": False, "error": err, "arrays": []}, [])
+            chunks = frame_chunks({"id": rid, "ok": False, "error": error_header(exc), "arrays": []}, [])
         for chunk in chunks:
             out.write(chunk)
         out.flush()
@@ -178,12 +225,12 @@ PROTOCOL_FD = None  # the private copy of stdout that carries frames (for fault 
 
 def main(argv):
     global PROTOCOL_FD
-    handler = _load_handler(argv[1]) if len(argv) > 1 else None
     inp = io.FileIO(os.dup(0), "rb")
     PROTOCOL_FD = os.dup(1)
     out = io.FileIO(PROTOCOL_FD, "wb")
     os.dup2(2, 1)  # whatever the framework prints goes to stderr, never into a frame
     sys.stdout = sys.stderr
+    handler = load_handler(argv[1], argv[2:]) if len(argv) > 1 else None
     return serve(handler, inp, io.BufferedWriter(out, 1 << 20))
 
 
