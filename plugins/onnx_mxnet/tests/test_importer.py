@@ -8,14 +8,16 @@ import pytest
 from onnx import TensorProto, helper
 
 import onnxhub
+from onnxhub.testing import assert_close, run_cli
 
-from conftest import assert_close, run_cli, run_onnx
+from conftest import run_onnx
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 
 
 @pytest.mark.runtime("mxnet")
-@pytest.mark.parametrize("name", ["resnet50", "squeezenet", "bvlc_alexnet", "zfnet512"])
+@pytest.mark.parametrize("name", ["resnet50", "squeezenet", "bvlc_alexnet", "zfnet512", "densenet121", "inception_v2",
+                                  "shufflenet"])
 def test_onnx_model_zoo_light_models_import_into_plain_mxnet(mxnet, tmp_path, name):
     """Models at old opsets (brought into the window by onnx.version_converter) load and run in MXNet."""
     model = onnx.load(str(LIGHT / f"light_{name}.onnx"))
@@ -60,6 +62,59 @@ def test_unsupported_operator_is_one_line_and_leaves_nothing(tmp_path):
     line = r.stderr.strip().splitlines()
     assert len(line) == 1 and "DFT" in line[0] and "'fourier'" in line[0] and "opset 17" in line[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_every_unsupported_operator_is_named_in_one_error(tmp_path):
+    """Two ops outside the importer's table: one message naming both (exit 2), not the first only."""
+    nodes = [helper.make_node("Round", ["x"], ["r"], name="rounding"), helper.make_node("Relu", ["r"], ["a"]),
+             helper.make_node("Sign", ["a"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    path = tmp_path / "gaps.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    r = run_cli("import", path, "--to", "mxnet", "-o", tmp_path / "out")
+    assert r.returncode == 2
+    (line,) = r.stderr.strip().splitlines()
+    assert "Round, Sign" in line and "'rounding'" in line and "MXNet importer" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_opset_forms_are_separate_registrations():
+    """Axes moved from attribute to input at opset 18 (ReduceMean) and Pad gained an axes input."""
+    from onnxhub_mxnet.import_.ops import TABLE
+
+    assert TABLE.get("ReduceMean", 17) is not TABLE.get("ReduceMean", 18)
+    assert TABLE.get("ReduceSum", 13) is TABLE.get("ReduceMean", 18)
+    assert TABLE.get("Pad", 17) is not TABLE.get("Pad", 18)
+    assert not TABLE.supports("Squeeze", 12)  # prepare_model never asks below 13
+
+
+def test_reduce_and_pad_forms_import_at_both_sides_of_opset_18():
+    """The same graph at opset 17 and 21 writes the same MXNet operators."""
+    import json
+
+    from onnx import numpy_helper
+    from onnxhub_mxnet.import_.importer import convert
+
+    def model(opset):
+        axes = numpy_helper.from_array(np.array([2, 3], np.int64), "axes")
+        pads = numpy_helper.from_array(np.array([1, 1, 2, 2], np.int64), "pads")
+        mean = helper.make_node("ReduceMean", ["p", "axes"] if opset >= 18 else ["p"], ["y"], keepdims=1,
+                                **({} if opset >= 18 else {"axes": [2, 3]}))
+        pad = (helper.make_node("Pad", ["x", "pads", "", "axes"], ["p"], mode="edge") if opset >= 18 else
+               helper.make_node("Pad", ["x", "full"], ["p"], mode="edge"))
+        full = numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 2, 2], np.int64), "full")
+        graph = helper.make_graph([pad, mean], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 1, 1])],
+                                  [axes, pads] if opset >= 18 else [full])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+    def ops(opset):
+        nodes = json.loads(convert(model(opset))[0])["nodes"]
+        return [(n["op"], n.get("attrs")) for n in nodes if n["op"] != "null"]
+
+    assert ops(17) == ops(21)
+    assert ops(21)[0] == ("Pad", {"mode": "edge", "pad_width": "(0, 0, 0, 0, 1, 2, 1, 2)", "constant_value": "0.0"})
 
 
 def test_shape_subgraph_is_folded(tmp_path):

@@ -1,1 +1,1 @@
-"""ONNX -> MXNet files: the importer and its operator table (``ops.py``)."""
+"""ONNX -> MXNet files: the importer (``importer.py``) and its operator table (``ops/``)."""
