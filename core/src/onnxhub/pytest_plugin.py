@@ -2,9 +2,11 @@
 
 - ``pytest --onnxhub-backend NAME [--onnxhub-k REGEX] [--onnxhub-device cpu]`` adds the
   ONNX backend conformance cases for that backend as pytest items, so a plugin's own
-  CI checks conformance with one flag. ``--onnxhub-xfail-unsupported`` reports the
-  cases the backend refuses with ``UnsupportedOperator`` as xfail: a partial backend
-  then proves that all it claims passes and all else is refused cleanly.
+  CI checks conformance with one flag. A case runs exactly as in ``onnxhub
+  test-backend`` (``conformance.case``), so both count the same passes, skips and
+  failures. ``--onnxhub-xfail-unsupported`` reports the cases the backend refuses with
+  ``UnsupportedOperator`` (by exception class) as xfail: a partial backend then proves
+  that all it claims passes and all else is refused cleanly.
 - ``@pytest.mark.runtime("mxnet")`` marks a test that needs an installed runtime: it
   is skipped with the install command when the runtime is missing, and fails instead
   when ``ONNXHUB_REQUIRE_RUNTIMES=1`` (CI), so a missing runtime never passes as a skip.
@@ -13,8 +15,6 @@
 from __future__ import annotations
 
 import os
-import re
-import warnings
 
 import pytest
 
@@ -66,40 +66,34 @@ class ConformanceSuite(pytest.Collector):
     """The cases of ``onnx.backend.test.BackendTest`` for one backend and device."""
 
     def collect(self):
-        import onnx.backend.test
-
         from . import api
+        from .conformance.case import CaseRunner
         from .conformance.cases import collect
 
         config = self.config
         name, device = config.getoption("--onnxhub-backend"), config.getoption("--onnxhub-device").lower()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # generating node cases warns about overflows
-            tests = onnx.backend.test.BackendTest(api.get_backend(name), "onnxhub_conformance").tests
+        runner = CaseRunner(api.get_backend(name))
         for case in collect(device, config.getoption("--onnxhub-k")):
-            item = ConformanceCase.from_parent(self, name=case.name, tests=tests)
+            item = ConformanceCase.from_parent(self, name=case.name, runner=runner)
             item.add_marker("onnx_conformance")
             yield item
 
 
 class ConformanceCase(pytest.Item):
-    def __init__(self, *, tests, **kwargs):
+    """One case, run by the same case runner as ``onnxhub test-backend``'s workers."""
+
+    def __init__(self, *, runner, **kwargs):
         super().__init__(**kwargs)
-        self.tests = tests
+        self.runner = runner
 
     def runtest(self):
-        import unittest
-
-        result = unittest.TestResult()
-        self.tests(self.name).run(result)
-        problems = result.errors + result.failures
-        if problems:
-            line = _last_exception_line(problems[0][1])
-            if self.config.getoption("--onnxhub-xfail-unsupported") and line.startswith(_UNSUPPORTED):
-                pytest.xfail(line)
-            raise ConformanceFailure(line, problems[0][1])
-        if result.skipped:
-            pytest.skip(result.skipped[0][1])
+        result = self.runner.run(self.name)
+        if result.outcome == "skipped":
+            pytest.skip(result.message)
+        if result.outcome == "failed":
+            if result.unsupported and self.config.getoption("--onnxhub-xfail-unsupported"):
+                pytest.xfail(result.message)
+            raise ConformanceFailure(result.message, result.traceback)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ConformanceFailure):
@@ -112,15 +106,7 @@ class ConformanceCase(pytest.Item):
         return self.path, None, f"onnx conformance: {self.name}"
 
 
-_UNSUPPORTED = ("onnxhub.errors.UnsupportedOperator:", "UnsupportedOperator:")
-
-
 class ConformanceFailure(AssertionError):
     def __init__(self, line: str, traceback_text: str):
         super().__init__(line)
         self.traceback_text = traceback_text
-
-
-def _last_exception_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if re.match(r"^([A-Za-z_]\w*\.)*[A-Z]\w*(:|$)", ln)]
-    return lines[-1] if lines else text.strip().splitlines()[-1]

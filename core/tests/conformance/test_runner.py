@@ -7,6 +7,11 @@ from onnxhub.conformance.cases import collect, operator_of
 from conftest import install_fake_plugin, run_cli
 
 
+def suite_cli(*args):
+    """``onnxhub test-backend ARGS``, with room for a loaded machine: only the suite's own limits are tested."""
+    return run_cli("test-backend", *args, timeout=900)
+
+
 def test_collect_counts_every_kind():
     cases = collect("cpu")
     kinds = {c.kind for c in cases}
@@ -26,7 +31,7 @@ def test_operator_of(name, ops, expected):
 
 def test_test_backend_json_report_shape(tmp_path):
     report = tmp_path / "r.json"
-    r = run_cli("test-backend", "reference", "-k", r"^test_(abs|relu|add)_cpu$", "-j", "2", "--json",
+    r = suite_cli("reference", "-k", r"^test_(abs|relu|add)_cpu$", "-j", "2", "--json",
                 "--report", report)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
@@ -39,14 +44,14 @@ def test_test_backend_json_report_shape(tmp_path):
 def test_markdown_and_html_reports(tmp_path):
     for suffix in (".md", ".html"):
         out = tmp_path / f"r{suffix}"
-        r = run_cli("test-backend", "reference", "-k", r"^test_(abs|scatter_with_axis)_cpu$", "--report", out)
+        r = suite_cli("reference", "-k", r"^test_(abs|scatter_with_axis)_cpu$", "--report", out)
         assert r.returncode == 0, r.stderr
         text = out.read_text()
         assert "Abs" in text and "test_scatter_with_axis_cpu" in text  # a known reference failure is listed
 
 
 def test_min_pass_exits_1_when_below(tmp_path):
-    r = run_cli("test-backend", "reference", "-k", r"^test_(abs|scatter_with_axis)_cpu$", "--min-pass", "0.9")
+    r = suite_cli("reference", "-k", r"^test_(abs|scatter_with_axis)_cpu$", "--min-pass", "0.9")
     assert r.returncode == 1
     assert "1 passed, 1 failed" in r.stdout and "below --min-pass" in r.stderr
 
@@ -81,7 +86,7 @@ def register_backends(register):
 
 def test_crash_and_hang_are_failures_not_lost_cases(plugin_site):
     install_fake_plugin(plugin_site, "crashy-plugin", "crashy", "fakeplug_crashy", CRASHY)
-    r = run_cli("test-backend", "crashy", "-k", r"^test_(abs|relu|neg|add)_cpu$", "-j", "1", "--timeout", "8", "--json")
+    r = suite_cli("crashy", "-k", r"^test_(abs|relu|neg|add)_cpu$", "-j", "1", "--timeout", "8", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     outcome = {c["name"]: c for c in data["cases"]}
@@ -93,5 +98,65 @@ def test_crash_and_hang_are_failures_not_lost_cases(plugin_site):
 
 
 def test_bad_report_suffix_is_usage_error(tmp_path):
-    r = run_cli("test-backend", "reference", "--report", tmp_path / "r.txt")
+    r = suite_cli("reference", "--report", tmp_path / "r.txt")
     assert r.returncode == 2 and "--report must end in" in r.stderr
+
+
+# A backend whose conformance workers start slowly, crash or hang while starting, as
+# FAKEPLUG_STARTUP says ("sleep:SECONDS" or "exit:CODE"); the parent process that
+# lists and checks the backend loads the plugin at once.
+SLOW_START = """
+import os, sys, time
+from onnxhub import hookimpl, BackendSpec
+
+if sys.argv[0].endswith("worker.py"):
+    mode, _, arg = os.environ.get("FAKEPLUG_STARTUP", "").partition(":")
+    if mode == "sleep":
+        time.sleep(float(arg))
+    elif mode == "exit":
+        sys.stderr.write("fakeplug: cannot start\\n")
+        sys.stderr.flush()
+        os._exit(int(arg))
+
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(name="slowstart", summary="the reference backend behind a slow start",
+                         target="onnxhub.backend.reference:ReferenceBackend"))
+"""
+
+
+def test_slow_worker_start_does_not_count_against_the_case_timeout(plugin_site, monkeypatch):
+    install_fake_plugin(plugin_site, "slowstart-plugin", "slowstart", "fakeplug_slowstart", SLOW_START)
+    monkeypatch.setenv("FAKEPLUG_STARTUP", "sleep:20")
+    r = suite_cli("slowstart", "-k", r"^test_(abs|relu)_cpu$", "-j", "1", "--timeout", "5", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["total"] == 2 == data["passed"], data["cases"]
+
+
+def test_worker_that_cannot_start_fails_every_case(plugin_site, monkeypatch):
+    install_fake_plugin(plugin_site, "slowstart-plugin", "slowstart", "fakeplug_slowstart", SLOW_START)
+    monkeypatch.setenv("FAKEPLUG_STARTUP", "exit:4")
+    r = suite_cli("slowstart", "-k", r"^test_(abs|add|neg|relu)_cpu$", "-j", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["total"] == 4 == data["failed"]
+    first, second, *rest = (c["message"] for c in data["cases"])
+    for message in (first, second):
+        assert message.startswith("worker start-up failed: worker crashed (exit code 4)")
+        assert "fakeplug: cannot start" in message
+    for message in rest:  # after two failed starts in a row, no more are tried
+        assert message.startswith("not run: workers cannot start (worker start-up failed")
+
+
+def test_worker_that_hangs_at_start_up_fails_its_cases(plugin_site, monkeypatch):
+    from onnxhub.conformance.runner import run_suite
+
+    install_fake_plugin(plugin_site, "slowstart-plugin", "slowstart", "fakeplug_slowstart", SLOW_START)
+    monkeypatch.setenv("FAKEPLUG_STARTUP", "sleep:3600")
+    data = run_suite("slowstart", pattern=r"^test_(abs|add|relu)_cpu$", jobs=2, timeout=5, startup_timeout=2)
+    assert data["total"] == 3 == data["failed"]
+    messages = [c["message"] for c in data["cases"]]
+    assert sum(m.startswith("worker start-up failed: timed out after 2 s") for m in messages) >= 2
+    assert all("start-up failed" in m for m in messages)

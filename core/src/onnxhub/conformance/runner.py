@@ -1,9 +1,14 @@
 """Run the ONNX backend test suite against one backend, in worker processes.
 
-Each worker (``python -m onnxhub.conformance.worker``) runs one case at a time. A
-case that kills its worker, hangs past ``timeout`` or garbles the reply is recorded
-as failed with the worker's stderr tail, and a fresh worker takes the next case, so
-every collected case is counted.
+Each worker (``python -m onnxhub.conformance.worker``) loads the backend, builds the
+suite, says it is ready, then runs one case at a time (``case.CaseRunner``). Start-up
+has its own, generous limit (``startup_timeout``); a case's ``timeout`` counts from the
+moment it is handed to a ready worker, so a slow start never fails a case. A case that
+kills its worker, hangs past ``timeout`` or garbles the reply is recorded as failed
+with the worker's stderr tail, and a fresh worker takes the next case, so every
+collected case is counted. A worker that cannot start fails the case waiting for it;
+after two failed starts in a row no more are tried and every case left fails with
+the reason.
 """
 
 from __future__ import annotations
@@ -21,14 +26,50 @@ import time
 from .cases import Case, collect
 
 
+class _Starts:
+    """Start-ups shared by the workers of one run: the limit, and failures in a row."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.failed_in_a_row = 0
+        self.given_up = None  # the reason, once two starts in a row failed
+        self.lock = threading.Lock()
+
+    def succeeded(self):
+        with self.lock:
+            self.failed_in_a_row = 0
+
+    def failed(self, reason: str) -> str:
+        with self.lock:
+            self.failed_in_a_row += 1
+            if self.failed_in_a_row >= 2 and self.given_up is None:
+                self.given_up = f"not run: workers cannot start ({reason})"
+        return reason
+
+
 class _Worker:
-    def __init__(self, backend: str):
+    def __init__(self, backend: str, starts: _Starts):
         self.backend = backend
+        self.starts = starts
         self.proc = None
         self.stderr = None
         self.buffer = b""
 
-    def _start(self):
+    def _start(self) -> str | None:
+        """Start a worker and wait until it is ready; the reason it is not, if it is not."""
+        if self.starts.given_up:
+            return self.starts.given_up
+        self._spawn()
+        try:
+            line = self._readline(self.starts.timeout)
+            if json.loads(line) != {"ready": True}:
+                raise ValueError(f"expected the ready line, got {line[:80]!r}")
+        except (OSError, ValueError, TimeoutError, EOFError) as exc:
+            return self.starts.failed("worker start-up failed: " + self._fault(exc, self.starts.timeout))
+        self.starts.succeeded()
+        return None
+
+    def _spawn(self):
         self.stderr = tempfile.TemporaryFile()
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
         self.proc = subprocess.Popen(
@@ -64,8 +105,10 @@ class _Worker:
     def run(self, case: Case, timeout: float) -> dict:
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
-            self._start()
-        start = time.perf_counter()
+            failure = self._start()
+            if failure:
+                return {"name": case.name, "outcome": "failed", "seconds": 0.0, "message": failure}
+        start = time.perf_counter()  # the case's deadline starts once a ready worker has it
         try:
             self.proc.stdin.write((json.dumps(case.__dict__) + "\n").encode())
             self.proc.stdin.flush()
@@ -109,8 +152,13 @@ class _Worker:
         return line
 
 
-def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0, progress=False) -> dict:
-    """Run every matching case; return the report dict (shape in docs/cli.md)."""
+def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0, startup_timeout=None,
+              progress=False) -> dict:
+    """Run every matching case; return the report dict (shape in docs/cli.md).
+
+    ``timeout`` limits each case; ``startup_timeout`` (default ``max(600, timeout)``)
+    limits a worker's start-up: Python, onnx, the backend, building the suite.
+    """
     import onnx
 
     from .. import api
@@ -129,8 +177,10 @@ def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0
     lock = threading.Lock()
     bar = _Progress(len(cases), backend, progress)
 
+    starts = _Starts(max(600.0, timeout) if startup_timeout is None else startup_timeout)
+
     def work():
-        worker = _Worker(backend)
+        worker = _Worker(backend, starts)
         try:
             while True:
                 try:
