@@ -7,6 +7,7 @@ Sessions install the repository's own distributions (``core/`` and every folder 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,6 @@ ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").glob("*") if (p / "pyproject.toml").exists())
 # Pass-rate floors for `onnxhub test-backend`, per backend (measured, see docs/conformance/).
 CONFORMANCE = {"reference": 0.98, "onnxruntime": 0.83, "mxnet": 0.60}
-RUNTIMES = {"mxnet": "mxnet"}  # backend -> the runtime it needs
 HOME = os.environ.get("ONNXHUB_HOME", str(ROOT / ".onnxhub-home"))
 
 PYTHONS = ["3.11", "3.13"]
@@ -66,7 +66,7 @@ def install_project(session) -> None:
 @nox.session(python="3.11")
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "core", "plugins", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "core", "plugins", "examples", "benchmarks", "noxfile.py")
 
 
 @nox.session(python=PYTHONS)
@@ -113,9 +113,11 @@ def conformance(session):
     out = ROOT / "build" / "conformance"
     out.mkdir(parents=True, exist_ok=True)
     env = {"ONNXHUB_HOME": HOME}
+    listing = session.run("onnxhub", "list-backends", "--json", env=env, silent=True, stderr=None)
+    runtimes = {row["name"]: row["runtime"] for row in json.loads(listing)}  # each backend's spec says
     for backend, floor in CONFORMANCE.items():
-        if backend in RUNTIMES:  # idempotent: a no-op when the tests already built it
-            session.run("onnxhub", "runtime", "install", RUNTIMES[backend], env=env)
+        if runtimes.get(backend):  # idempotent: a no-op when the tests already built it
+            session.run("onnxhub", "runtime", "install", runtimes[backend], env=env)
         session.run("onnxhub", "test-backend", backend, "--min-pass", str(floor), "--force",
                     "--report", str(out / f"{backend}.json"), env=env)
 

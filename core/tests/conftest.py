@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -11,13 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
-def run_cli(*args, env=None, cwd=None, timeout=120) -> subprocess.CompletedProcess:
-    """Run ``python -m onnxhub ARGS`` in a fresh process, as a user would."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "onnxhub", *map(str, args)], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout)
+from onnxhub.testing import ensure_runtime, run_cli
 
 
 @pytest.fixture
@@ -110,13 +103,7 @@ def testrt_site(tmp_path_factory):
 @pytest.fixture(scope="session")
 def testrt(testrt_site):
     """The test runtime, installed through the CLI if it is not yet (skips or fails without Python 3.6)."""
-    from onnxhub.home import runtime_installed
-    from onnxhub.pytest_plugin import missing_runtime
-
-    if not runtime_installed("testrt"):
-        r = run_cli("runtime", "install", "testrt", timeout=900)
-        if r.returncode != 0:
-            missing_runtime(f"cannot install the test runtime: {r.stderr.strip().splitlines()[-1:]}")
+    ensure_runtime("testrt", timeout=900)
     return "testrt"
 
 

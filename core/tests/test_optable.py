@@ -40,6 +40,8 @@ def test_duplicate_registration_is_an_error():
     with pytest.raises(ValueError, match="registered twice"):
         table.register("ReduceMean", since=15)(lambda node: None)
     table.register("ReduceMean", domain="com.acme")(lambda node: None)  # another domain is another op
+    assert table.lookup("Relu", 13, domain="ai.onnx") is table.lookup("Relu", 13)  # one domain, two spellings
+    assert table.missing([("com.acme", "Relu"), ("ai.onnx", "Relu")], 13) == ["com.acme::Relu"]
 
 
 def test_missing_lists_every_gap_at_once():

@@ -52,3 +52,43 @@ def test_scaffolded_plugins_install_in_a_fresh_venv_and_are_discovered(tmp_path)
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:]
     assert "xfailed" in r.stdout and " passed" in r.stdout
+
+
+def _template_module(tmp_path, name, kind, module):
+    """The module ``module`` of a rendered ``kind`` project, imported from its file."""
+    import importlib.util
+
+    from onnxhub.scaffold import render
+
+    path = tmp_path / f"{kind}.py"
+    path.write_text(render(name, kind)[f"src/onnxhub_{name}/{module}.py"])
+    spec = importlib.util.spec_from_file_location(f"template_{kind}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_templates_name_every_unsupported_op_at_once(tmp_path):
+    from onnx import TensorProto, helper
+
+    from onnxhub.errors import UnsupportedOperator
+
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["y"], kernel_shape=[1, 1])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2]),
+                                           helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    backend = _template_module(tmp_path, "myrt", "backend", "backend")
+    assert backend.TABLE.ops(17) == ["Add", "Identity", "Mul", "Relu"] and backend.TABLE.ops(6) == ["Identity", "Relu"]
+    with pytest.raises(UnsupportedOperator, match="Conv, MaxPool at opset 17"):
+        backend.Backend.prepare(model)
+    importer = _template_module(tmp_path, "myimp", "importer", "importer")
+    with pytest.raises(UnsupportedOperator, match="Conv, MaxPool at opset 17 in the myimp importer"):
+        importer.IMPORTER.import_model(model, tmp_path)
+    exporter = _template_module(tmp_path, "myexp", "exporter", "exporter")
+    (tmp_path / "net.graph.json").write_text(json.dumps({"inputs": {}, "outputs": {}, "layers": [
+        {"op": "Pool", "inputs": [], "outputs": ["a"]}, {"op": "Relu", "inputs": ["a"], "outputs": ["b"]},
+        {"op": "Conv", "inputs": ["b"], "outputs": ["c"]}]}))
+    with pytest.raises(UnsupportedOperator, match="Conv, Pool at opset 17 in the myexp exporter"):
+        exporter.EXPORTER.export([tmp_path / "net.graph.json"])

@@ -91,31 +91,59 @@ def default_backend(device: str = "cpu") -> str:
     return max(ready, key=lambda r: reg.items["backend"][r["name"]].spec.priority)["name"]
 
 
+def backend_for(backend=None, device: str = "cpu"):
+    """``(name, backend class)`` for ``backend`` on ``device``, resolved and loaded once.
+
+    ``backend`` is a registered name, ``"module:Attribute"`` (see ``get_backend``), ``None``
+    for the default on ``device``, or an already-resolved backend class (returned as is,
+    after the device check). Callers that run several steps resolve once and pass the
+    class on.
+    """
+    if backend is None or isinstance(backend, str):
+        name = backend or default_backend(device)
+        impl = get_backend(name)
+    else:
+        impl = backend
+        name = getattr(impl, "name", None) or getattr(impl, "__name__", repr(impl))
+    if not impl.supports_device(device):
+        raise UsageError(f"backend {name!r} does not offer device {device!r} here")
+    return name, impl
+
+
 def load_model(model, check: bool = True):
+    """A ``ModelProto`` from a path, bytes or a ``ModelProto``; ``onnx.checker`` runs unless ``check=False``."""
     from .modelio import load_model as _load
 
     return _load(model, check=check)
 
 
-def run(model, inputs, backend: str | None = None, device: str = "cpu", **options) -> dict:
-    """Run ``model`` (path or ``ModelProto``) and return ``{output_name: array}``."""
-    proto = load_model(model)
-    name = backend or default_backend(device)
-    impl = get_backend(name)
-    if not impl.supports_device(device):
-        raise UsageError(f"backend {name!r} does not offer device {device!r} here")
+def run(model, inputs, backend=None, device: str = "cpu", *, checked: bool = False, **options) -> dict:
+    """Run ``model`` (path, bytes or ``ModelProto``) and return ``{output_name: array}``.
+
+    ``backend`` is a name or a class from ``backend_for``. ``checked=True`` says ``model``
+    is a ``ModelProto`` that already passed ``load_model``: it is not checked again.
+    ``options`` go to the backend's ``prepare``.
+    """
+    proto = load_model(model, check=not checked)
+    _, impl = backend_for(backend, device)
     rep = impl.prepare(proto, device, **options)
     outputs = rep.run(inputs)
     return dict(zip([o.name for o in proto.graph.output], outputs))
 
 
 # -- converters ------------------------------------------------------------------
-def import_model(model, to: str, output_dir, force: bool = False, **options) -> list[Path]:
-    """Convert an ONNX model into framework ``to``'s files inside ``output_dir``."""
+def import_model(model, to: str, output_dir, force: bool = False, *, checked: bool = False, **options) -> list[Path]:
+    """Convert an ONNX model into framework ``to``'s files inside ``output_dir``.
+
+    ``checked=True``: ``model`` is a ``ModelProto`` that already passed ``load_model``.
+    """
+    importer = _usable("importer", to)
+    return _import(load_model(model, check=not checked), importer, output_dir, force, **options)
+
+
+def _import(proto, importer, output_dir, force: bool, **options) -> list[Path]:
     from .modelio import atomic_dir
 
-    importer = _usable("importer", to)
-    proto = load_model(model)
     output_dir = Path(output_dir)
     with atomic_dir(output_dir, force=force) as stage:
         written = importer.import_model(proto, stage, **options) or []
@@ -149,9 +177,13 @@ def _exporter_for(files, source: str | None):
 
 def export_model(files, source: str | None = None, opset: int = 17, **options):
     """Convert framework files to a checked ``onnx.ModelProto``."""
+    paths, exporter = _exporter_for(files, source)
+    return _export(paths, exporter, opset, **options)
+
+
+def _export(paths, exporter, opset: int, **options):
     from .modelio import check_model
 
-    paths, exporter = _exporter_for(files, source)
     model = exporter.export(paths, opset=opset, **options)
     check_model(model)
     return model
@@ -172,13 +204,17 @@ def export_to_file(files, output, source: str | None = None, opset: int = 17, fo
         check_streamed(model, weights)
         save_streaming(model, weights, output, force=force)
     else:
-        model = export_model(files, source=source, opset=opset, **options)
+        model = _export(paths, exporter, opset, **options)
         save_model(model, output, force=force)
     return model.ir_version, opset
 
 
 def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False,
             **export_options) -> list[Path]:
-    """Exporter of ``source`` then importer of ``target``."""
-    model = export_model(files, source=source, opset=opset, **export_options)
-    return import_model(model, target, output_dir, force=force)
+    """Exporter of ``source`` then importer of ``target``: one export, one check, no re-check on import."""
+    from .modelio import refuse_nonempty
+
+    importer = _usable("importer", target)  # a bad target or a full folder fails before the export
+    refuse_nonempty(Path(output_dir), force)
+    paths, exporter = _exporter_for(files, source)
+    return _import(_export(paths, exporter, opset, **export_options), importer, output_dir, force)

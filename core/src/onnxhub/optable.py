@@ -56,7 +56,7 @@ class OpTable(object):
 
     def __init__(self, where, domain=""):
         self.where = where
-        self.domain = domain
+        self.domain = _domain(domain)
         self._entries = {}  # (domain, op) -> [OpEntry] sorted by since
 
     # -- building ------------------------------------------------------------------
@@ -69,7 +69,7 @@ class OpTable(object):
         """
         since = kwargs.pop("since", 1)
         until = kwargs.pop("until", None)
-        domain = kwargs.pop("domain", self.domain)
+        domain = kwargs.pop("domain", None)
         if not ops:
             raise TypeError("register() needs at least one op name")
         if until is not None and until < since:
@@ -84,7 +84,7 @@ class OpTable(object):
 
     def add(self, op, fn, since=1, until=None, domain=None, **meta):
         """Register ``fn`` for ``op`` without a decorator (for generated families)."""
-        domain = self.domain if domain is None else domain
+        domain = self.domain if domain is None else _domain(domain)
         entries = self._entries.setdefault((domain, op), [])
         entry = OpEntry(domain, op, since, until, fn, meta)
         for other in entries:
@@ -97,8 +97,8 @@ class OpTable(object):
 
     # -- using ---------------------------------------------------------------------
     def lookup(self, op, opset, domain=None):
-        """The entry for ``op`` at ``opset``, or None."""
-        domain = self.domain if domain is None else domain
+        """The entry for ``op`` at ``opset``, or None (``"ai.onnx"`` and ``""`` are one domain)."""
+        domain = self.domain if domain is None else _domain(domain)
         for entry in self._entries.get((domain, op), ()):
             if entry.covers(opset):
                 return entry
@@ -122,8 +122,9 @@ class OpTable(object):
         out = set()
         for item in ops:
             domain, op = item if isinstance(item, tuple) else (self.domain, item)
+            domain = _domain(domain)
             if self.lookup(op, opset, domain) is None:
-                out.add(op if domain in (self.domain, "", "ai.onnx") else "%s::%s" % (domain, op))
+                out.add(op if domain == self.domain else "%s::%s" % (domain or "ai.onnx", op))
         return sorted(out)
 
     def check(self, ops, opset):
@@ -138,13 +139,13 @@ class OpTable(object):
         from onnxhub.errors import UnsupportedOperator as error
 
         # The table's own domain goes without saying ("the MXNet exporter"); another one is named.
-        domain = "" if domain is None or domain == self.domain else domain
+        domain = "" if domain is None or _domain(domain) == self.domain else domain
         label = op + (" (%s)" % detail if detail else "")
         return error(label, opset=opset, node=node, domain=domain, where=self.where)
 
     def ops(self, opset=None, domain=None):
         """Op names registered (at ``opset``, when given) in ``domain``."""
-        domain = self.domain if domain is None else domain
+        domain = self.domain if domain is None else _domain(domain)
         return sorted(op for (d, op), entries in self._entries.items()
                       if d == domain and (opset is None or any(e.covers(opset) for e in entries)))
 
@@ -172,3 +173,7 @@ def _overlap(a, b):
     b_end = float("inf") if b.until is None else b.until
     return a.since <= b_end and b.since <= a_end
 
+
+
+def _domain(domain):
+    return "" if domain == "ai.onnx" else domain

@@ -48,8 +48,10 @@ An onnxhub {kind} plugin, made by `onnxhub new-plugin {name} --kind {kind}`.
     pytest                          # unit tests{pytest_note}
 
 Where to go from here: `src/{module}/{target_file}` holds the code that does the work
-(one small function per operator); `src/{module}/plugin.py` only registers it and must
-stay import-light. The plugin contract is the docstrings of `onnxhub.hookspecs`.
+(one small function per operator, registered on an `onnxhub.optable.OpTable`);
+`src/{module}/plugin.py` only registers it and must stay import-light. The plugin
+contract is the docstrings of `onnxhub.hookspecs`; `onnxhub.testing` has the test helpers
+(`run_cli`, `assert_close`, `assert_matches_reference`, `runtime_worker_fixture`).
 '''
 
 PLUGIN = '''"""Registers the {kind}; imports nothing but onnxhub, so listing stays fast."""
@@ -66,9 +68,11 @@ def {hook}(register):
     ))
 '''
 
-BACKEND = '''"""The backend: a small interpreter over an operator table.
+BACKEND = '''"""The backend: a small interpreter over an operator table (``onnxhub.optable.OpTable``).
 
-Add an operator by writing one function and registering it with ``@op("OpType")``.
+Add an operator by writing one function and registering it with ``@TABLE.register("OpType")``;
+an op whose meaning changed at some opset gets one function per range (``since=``, ``until=``).
+``HubBackend.prepare`` checks the device and options, then calls ``prepare_rep``.
 """
 
 import numpy as np
@@ -77,68 +81,55 @@ from onnx import numpy_helper
 from onnx.backend.base import BackendRep
 
 from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names, model_opset
-from onnxhub.errors import UnsupportedOperator
+from onnxhub.optable import OpTable
 
-OPS = {{}}
-MIN_OPSET = 7  # before opset 7, broadcasting was a node attribute
-
-
-def op(name):
-    def register(fn):
-        OPS[name] = fn
-        return fn
-
-    return register
+TABLE = OpTable("{name}")
 
 
-@op("Identity")
+@TABLE.register("Identity")
 def identity(x):
     return (x,)
 
 
-@op("Add")
+@TABLE.register("Add", since=7)  # before opset 7, broadcasting was a node attribute
 def add(a, b):
     return (np.add(a, b).astype(np.result_type(a, b)),)
 
 
-@op("Mul")
+@TABLE.register("Mul", since=7)
 def mul(a, b):
     return (np.multiply(a, b).astype(np.result_type(a, b)),)
 
 
-@op("Relu")
+@TABLE.register("Relu", since=6)  # before opset 6, a legacy consumed_inputs attribute
 def relu(x):
     return (np.maximum(x, 0).astype(x.dtype),)
 
 
 class Rep(BackendRep):
     def __init__(self, model):
-        self.graph = model.graph
+        opset = model_opset(model) or 1
+        TABLE.check([(node.domain, node.op_type) for node in model.graph.node], opset)  # names every gap
+        self.nodes = [(TABLE.get(node.op_type, opset, node.domain), node) for node in model.graph.node]
         self.input_names = graph_input_names(model)
-        self.initializers = {{t.name: numpy_helper.to_array(t) for t in model.graph.initializer}}
+        self.output_names = [o.name for o in model.graph.output]
+        self.weights = {{t.name: numpy_helper.to_array(t) for t in model.graph.initializer}}
 
     def run(self, inputs, **kwargs):
-        values = dict(self.initializers)
-        values.update(bind_inputs(self.input_names, inputs))
-        for node in self.graph.node:
+        values = dict(self.weights, **bind_inputs(self.input_names, inputs))
+        for fn, node in self.nodes:
             attrs = {{a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}}
-            outputs = OPS[node.op_type](*[values[i] if i else None for i in node.input], **attrs)
-            values.update(zip(node.output, outputs))
-        return [values[o.name] for o in self.graph.output]
+            values.update(zip(node.output, fn(*[values[i] if i else None for i in node.input], **attrs)))
+        return [values[name] for name in self.output_names]
 
 
 class Backend(HubBackend):
     name = "{name}"
     devices = ("cpu",)
+    options = ()  # the option names prepare() accepts
 
     @classmethod
-    def prepare(cls, model, device="CPU", **options):
-        super().prepare(model, device)
-        opset = model_opset(model)
-        for node in model.graph.node:
-            if node.domain not in ("", "ai.onnx") or node.op_type not in OPS or (opset or MIN_OPSET) < MIN_OPSET:
-                raise UnsupportedOperator(node.op_type, opset=opset, node=node.name or None, domain=node.domain,
-                                          where="{name}")
+    def prepare_rep(cls, model, device, **options):
         return Rep(model)
 '''
 
@@ -146,7 +137,7 @@ class Backend(HubBackend):
 IMPORTER = '''"""The importer: ONNX -> this framework's files.
 
 The template writes a toy format (``graph.json`` + ``weights.npz``); replace the
-operator table with converters to your framework's own layer definitions.
+operator table's functions with converters to your framework's own layer definitions.
 """
 
 import json
@@ -154,25 +145,14 @@ import json
 import numpy as np
 from onnx import numpy_helper
 
-from onnxhub.errors import UnsupportedOperator
+from onnxhub.backend.base import model_opset
+from onnxhub.optable import OpTable
 
-CONVERTERS = {{}}
-
-
-def converter(op_type):
-    def register(fn):
-        CONVERTERS[op_type] = fn
-        return fn
-
-    return register
+TABLE = OpTable("the {name} importer")  # ONNX op -> layer, at the model's opset
 
 
-@converter("Relu")
-@converter("Add")
-@converter("Mul")
-@converter("MatMul")
-@converter("Identity")
-def _elementwise(node):
+@TABLE.register("Relu", "Add", "Mul", "MatMul", "Identity")
+def same_layer(node):
     return {{"op": node.op_type, "inputs": list(node.input), "outputs": list(node.output)}}
 
 
@@ -183,11 +163,9 @@ def _shape(value_info):
 
 class Importer:
     def import_model(self, model, output_dir, **options):
-        layers = []
-        for node in model.graph.node:
-            if node.op_type not in CONVERTERS:
-                raise UnsupportedOperator(node.op_type, node=node.name or None, where="{name} importer")
-            layers.append(CONVERTERS[node.op_type](node))
+        opset = model_opset(model) or 1
+        TABLE.check([(node.domain, node.op_type) for node in model.graph.node], opset)  # names every gap
+        layers = [TABLE.get(node.op_type, opset, node.domain)(node) for node in model.graph.node]
         inits = {{t.name for t in model.graph.initializer}}
         graph = {{"inputs": {{i.name: _shape(i) for i in model.graph.input if i.name not in inits}},
                   "outputs": {{o.name: _shape(o) for o in model.graph.output}}, "layers": layers}}
@@ -216,48 +194,40 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from onnxhub.errors import InvalidModel, UnsupportedOperator
+from onnxhub.errors import InvalidModel
+from onnxhub.optable import OpTable
 
-CONVERTERS = {{}}
-
-
-def converter(op_type):
-    def register(fn):
-        CONVERTERS[op_type] = fn
-        return fn
-
-    return register
+TABLE = OpTable("the {name} exporter", domain="{name}")  # layer op -> ONNX nodes, at the target opset
 
 
-@converter("Relu")
-@converter("Add")
-@converter("Mul")
-@converter("MatMul")
-@converter("Identity")
-def _same_name(layer):
+@TABLE.register("Relu", "Add", "Mul", "MatMul", "Identity")
+def same_op(layer):
     return [helper.make_node(layer["op"], layer["inputs"], layer["outputs"])]
+
+
+def read_graph(files):
+    """``(graph file, graph dict, weights)`` from the files given to ``export``."""
+    graph_file = next((Path(f) for f in files if str(f).endswith(".graph.json")), None)
+    if graph_file is None:
+        raise InvalidModel("no *.graph.json among the files")
+    try:
+        graph = json.loads(graph_file.read_text())
+    except ValueError as exc:
+        raise InvalidModel(f"{{graph_file}}: not JSON ({{exc}})")
+    if not isinstance(graph, dict) or not {{"inputs", "outputs", "layers"}} <= set(graph):
+        raise InvalidModel(f"{{graph_file}}: not a graph file (needs inputs, outputs and layers)")
+    weights_file = graph_file.with_name(graph_file.name[: -len(".graph.json")] + ".weights.npz")
+    weights = dict(np.load(weights_file)) if weights_file.exists() else {{}}
+    return graph_file, graph, weights
 
 
 class Exporter:
     def export(self, files, opset=17, **options):
-        paths = [Path(f) for f in files]
-        graph_file = next((p for p in paths if p.name.endswith(".graph.json")), None)
-        if graph_file is None:
-            raise InvalidModel("no *.graph.json among the files")
-        try:
-            graph = json.loads(graph_file.read_text())
-            layers, input_names, output_names = graph["layers"], graph["inputs"], graph["outputs"]
-        except (ValueError, KeyError) as exc:
-            raise InvalidModel(f"{{graph_file}}: not a graph file ({{exc}})")
-        weights_file = graph_file.with_name(graph_file.name[: -len(".graph.json")] + ".weights.npz")
-        weights = dict(np.load(weights_file)) if weights_file.exists() else {{}}
-        nodes = []
-        for layer in layers:
-            if layer.get("op") not in CONVERTERS:
-                raise UnsupportedOperator(str(layer.get("op")), node=layer.get("outputs", ["?"])[0], where="{name} exporter")
-            nodes += CONVERTERS[layer["op"]](layer)
-        inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in input_names.items()]
-        outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in output_names.items()]
+        graph_file, graph, weights = read_graph(files)
+        TABLE.check([str(layer.get("op")) for layer in graph["layers"]], opset)  # names every gap
+        nodes = [n for layer in graph["layers"] for n in TABLE.get(layer["op"], opset)(layer)]
+        inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in graph["inputs"].items()]
+        outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in graph["outputs"].items()]
         inits = [numpy_helper.from_array(v, k) for k, v in weights.items()]
         opsets = [helper.make_opsetid("", opset)]
         model = helper.make_model(helper.make_graph(nodes, graph_file.stem, inputs, outputs, inits),

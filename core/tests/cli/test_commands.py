@@ -94,8 +94,7 @@ class NoisyBackend(ReferenceBackend):
     name = "noisy"
 
     @classmethod
-    def prepare(cls, model, device="CPU", **options):
-        super().prepare(model, device)
+    def prepare_rep(cls, model, device, **options):
         return NoisyRep(model)
 
 

@@ -47,3 +47,39 @@ def test_unknown_op_is_unsupported_operator():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(UnsupportedOperator, match=r"Conv at opset 17 \(node 'conv0'\)"):
         onnxhub.get_backend("numpy-lite").prepare(model)
+
+
+def test_every_unsupported_op_is_named_at_once():
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[1, 1]),
+             helper.make_node("Conv", ["p", "w"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3]),
+                                           helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 3, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(UnsupportedOperator, match="Conv, MaxPool at opset 17"):
+        onnxhub.get_backend("numpy-lite").prepare(model)
+
+
+def test_opsets_before_7_are_unsupported():
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+    with pytest.raises(UnsupportedOperator, match="Relu at opset 6"):
+        onnxhub.get_backend("numpy-lite").prepare(model)
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_softmax_follows_its_opset(opset):
+    """Before opset 13 Softmax normalizes over every dimension from ``axis`` on; from 13, over ``axis`` only.
+
+    (ONNX's reference evaluator uses the opset-13 meaning at every opset, so the sums are the check.)
+    """
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=1)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    y = onnxhub.run(model, {"x": x}, backend="numpy-lite")["y"]
+    summed = y.sum(axis=(1, 2) if opset < 13 else 1)
+    np.testing.assert_allclose(summed, np.ones_like(summed), rtol=1e-5)

@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from onnxhub.testing import run_cli
 
 
 def write_params(path, arrays: dict, magic=0xF993FAC9, header=0x112):

@@ -5,8 +5,9 @@ import onnx
 import pytest
 
 import onnxhub
+from onnxhub.testing import assert_close
 
-from conftest import assert_close, run_onnx
+from conftest import run_onnx
 
 ZOO = ["alexnet", "densenet121", "densenet161", "densenet169", "densenet201", "inceptionv3",
        "mobilenet0.25", "mobilenet0.5", "mobilenet0.75", "mobilenet1.0",
@@ -42,7 +43,7 @@ def test_model_zoo_matches_mxnet(mxnet, tmp_path, name):
 @pytest.mark.runtime("mxnet")
 def test_cli_export_streams_a_checker_clean_file(mxnet, tmp_path):
     """The CLI path writes weights one at a time; the file must be a plain, complete ONNX model."""
-    from conftest import run_cli
+    from onnxhub.testing import run_cli
 
     prefix = str(tmp_path / "resnet50_v1")
     _, truth = mxnet.call("zoo", {"name": "resnet50_v1", "prefix": prefix, "seed": 1, "batch": 1}, timeout=600)

@@ -7,8 +7,9 @@ import onnx
 import pytest
 
 import onnxhub
+from onnxhub.testing import assert_close
 
-from conftest import assert_close, run_onnx
+from conftest import run_onnx
 
 RECIPES = ["implicit_defaults", "conv_family", "pooling_family", "dense_family", "arith_family", "shape_family",
            "text_model"]

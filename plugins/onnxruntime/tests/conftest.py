@@ -1,18 +1,9 @@
-import os
-import subprocess
-import sys
-
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-
-def run_cli(*args, env=None):
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "onnxhub", *map(str, args)], capture_output=True, text=True,
-                          env=full_env, timeout=300)
+from onnxhub.testing import run_cli  # noqa: F401  (the tests import it from here)
 
 
 def small_model(opset=17, ir_version=8):

@@ -75,10 +75,10 @@ def _option_value(text: str):
 
 
 def _model_and_inputs(args):
+    """The model, loaded and checked (the only time), and its checked inputs."""
     from ..inputs import check_inputs, input_specs, random_inputs, read_inputs
-    from ..modelio import load_model
 
-    model = load_model(args.model)
+    model = api.load_model(args.model)
     names = [s[0] for s in input_specs(model)]
     feeds = {}
     if args.random_inputs:
@@ -95,11 +95,10 @@ def run(args):
 
     if args.output:
         refuse_existing(Path(args.output), args.force)  # fail before the long part
-    backend = args.backend or api.default_backend(args.device)
-    api.get_backend(backend)  # a bad name fails before any input is read
+    backend, impl = api.backend_for(args.backend, args.device)  # a bad name fails before any input is read
     options = _parse_pairs(args.option, "--option", _option_value)
     model, feeds = _model_and_inputs(args)
-    outputs = api.run(model, feeds, backend=backend, device=args.device, **options)
+    outputs = api.run(model, feeds, backend=impl, device=args.device, checked=True, **options)
     rows = [summarize(name, value) for name, value in outputs.items()]
     if args.output:
         with atomic_file(args.output, force=args.force) as tmp:
@@ -119,10 +118,9 @@ def verify(args):
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     if len(names) < 2:
         raise UsageError("--backends needs at least two backends, e.g. reference,onnxruntime")
-    for name in names:
-        api.get_backend(name)
+    impls = {name: api.backend_for(name)[1] for name in dict.fromkeys(names)}  # each named backend once
     model, feeds = _model_and_inputs(args)
-    results = {name: api.run(model, dict(feeds), backend=name) for name in names}
+    results = {name: api.run(model, dict(feeds), backend=impl, checked=True) for name, impl in impls.items()}
     base_name, base = names[0], results[names[0]]
     rows, ok = [], True
     for name in names[1:]:
@@ -155,24 +153,29 @@ def verify(args):
 
 
 # -- converters ------------------------------------------------------------------
+def export_options(args) -> dict:
+    """Exporter options given on the command line (only those set, so any exporter accepts the call)."""
+    options = {}
+    if args.input_shape:
+        options["input_shapes"] = args.input_shape
+    if args.static_batch:
+        options["static_batch"] = True
+    return options
+
+
 def import_(args):
     written = api.import_model(args.model, args.to, args.output, force=args.force)
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
 
 
-
 def export(args):
-    from .main import export_options
-
     ir, opset = api.export_to_file(args.files, args.output, source=args.source, opset=args.opset, force=args.force,
                                    **export_options(args))
     sys.stdout.write(f"wrote {args.output} (opset {opset}, IR {ir})\n")
 
 
 def convert(args):
-    from .main import export_options
-
     written = api.convert(args.files, args.source, args.target, args.output, opset=args.opset, force=args.force,
                           **export_options(args))
     for path in written:

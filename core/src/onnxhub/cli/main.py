@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", dest="pattern", metavar="REGEX", help="only cases whose name matches (re.search)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPUs)")
     p.add_argument("--device", default="cpu", help="device to test (default: cpu)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per case before it fails (default 300)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds a case may run before it fails (default "
+                   "300); a worker's start-up has its own limit, max(600, TIMEOUT)")
     p.add_argument("--min-pass", type=float, metavar="RATE", help="exit 1 when the pass rate is below RATE (0-1)")
     p.add_argument("--report", metavar="FILE", help="write a report: .json, .md or .html")
     p.add_argument("--json", action="store_true", help="print the JSON report to stdout")
@@ -154,16 +155,6 @@ def _add_export_options(p) -> None:
                    help="shape of a model input, for formats that do not record it (repeatable)")
     p.add_argument("--static-batch", action="store_true",
                    help="keep the first input dimension fixed instead of a dynamic 'batch'")
-
-
-def export_options(args) -> dict:
-    """Exporter options given on the command line (only those set, so any exporter accepts the call)."""
-    options = {}
-    if args.input_shape:
-        options["input_shapes"] = args.input_shape
-    if args.static_batch:
-        options["static_batch"] = True
-    return options
 
 
 def _add_model_inputs(p) -> None:

@@ -1,4 +1,10 @@
-"""A tiny interpreter over ``ops.OPS``, shaped like ``onnx.backend.base``."""
+"""A tiny interpreter over ``ops.TABLE``, shaped like ``onnx.backend.base``.
+
+``HubBackend.prepare`` checks the device and options; ``prepare_rep`` looks every
+node's function up once (at the model's opset for the node's domain), so a model with
+operators the table lacks fails in ``prepare`` with one ``UnsupportedOperator`` naming
+them all, and ``run`` only calls functions.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +12,53 @@ import onnx
 from onnx import numpy_helper
 from onnx.backend.base import BackendRep
 
-from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names, model_opset
-from onnxhub.errors import UnsupportedOperator
+from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names
 
-from .ops import OPS
-
-MIN_OPSET = 7
+from .ops import TABLE
 
 
-def _attributes(node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+def _domain(node) -> str:
+    return "" if node.domain == "ai.onnx" else node.domain
+
+
+def plan(model: onnx.ModelProto) -> list[tuple]:
+    """``[(fn, input names, output names, attributes)]`` per node; raises for every op the table lacks."""
+    opsets = {"" if i.domain == "ai.onnx" else i.domain: i.version for i in model.opset_import}
+    steps, gaps = [], []
+    for node in model.graph.node:
+        entry = TABLE.lookup(node.op_type, opsets.get(_domain(node), 0), _domain(node))
+        if entry is None:
+            gaps.append(node)
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        steps.append((entry.fn, list(node.input), list(node.output), attrs))
+    if gaps:
+        first = gaps[0]
+        ops = ", ".join(sorted({n.op_type for n in gaps}))
+        raise TABLE.unsupported(ops, opsets.get(_domain(first)), _domain(first), node=first.name or None)
+    return steps
 
 
 class NumpyLiteRep(BackendRep):
     def __init__(self, model: onnx.ModelProto):
-        self.graph = model.graph
+        self.steps = plan(model)
         self.input_names = graph_input_names(model)
+        self.output_names = [o.name for o in model.graph.output]
         self.initializers = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
 
     def run(self, inputs, **kwargs):
         values = dict(self.initializers)
         values.update(bind_inputs(self.input_names, inputs))
-        for node in self.graph.node:
-            args = [values[name] if name else None for name in node.input]
-            outputs = OPS[node.op_type](*args, **_attributes(node))
-            values.update(zip(node.output, outputs))
-        return [values[o.name] for o in self.graph.output]
+        for fn, names, outputs, attrs in self.steps:
+            values.update(zip(outputs, fn(*[values[n] if n else None for n in names], **attrs)))
+        return [values[name] for name in self.output_names]
 
 
 class NumpyLiteBackend(HubBackend):
     name = "numpy-lite"
     devices = ("cpu",)
+    options = ()  # prepare() takes none
 
     @classmethod
-    def prepare(cls, model, device="CPU", **options):
-        super().prepare(model, device)
-        opset = model_opset(model)
-        for node in model.graph.node:
-            if opset is not None and opset < MIN_OPSET:  # before opset 7, broadcasting was an attribute
-                raise UnsupportedOperator(node.op_type, opset=opset, node=node.name or None,
-                                          where=f"numpy-lite (opsets {MIN_OPSET}+)")
-            if node.domain not in ("", "ai.onnx") or node.op_type not in OPS:
-                raise UnsupportedOperator(node.op_type, opset=opset, node=node.name or None, domain=node.domain,
-                                          where="numpy-lite")
+    def prepare_rep(cls, model, device, **options):
         return NumpyLiteRep(model)

@@ -1,23 +1,23 @@
-"""The operator table: one small numpy function per ONNX op, registered by decorator.
+"""The operator table: one small numpy function per ONNX op, on ``onnxhub.optable.OpTable``.
 
 Each function takes the node's input arrays (None for an omitted optional input)
-and its attributes as keyword arguments, and returns a tuple of outputs.
+and its attributes as keyword arguments, and returns a tuple of outputs. Every op is
+registered from opset 7 (before it, broadcasting was a node attribute); an op whose
+meaning changed later has one function per opset range (see Softmax).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-OPS: dict[str, callable] = {}
+from onnxhub.optable import OpTable
+
+TABLE = OpTable("numpy-lite")
+SINCE = 7
 
 
-def op(*names):
-    def register(fn):
-        for name in names:
-            OPS[name] = fn
-        return fn
-
-    return register
+def op(*names, since=SINCE, until=None):
+    return TABLE.register(*names, since=since, until=until)
 
 
 def _unary(fn):
@@ -26,7 +26,7 @@ def _unary(fn):
 
 for _name, _fn in {"Abs": np.abs, "Neg": np.negative, "Exp": np.exp, "Log": np.log, "Sqrt": np.sqrt,
                    "Tanh": np.tanh, "Floor": np.floor, "Ceil": np.ceil, "Reciprocal": np.reciprocal}.items():
-    OPS[_name] = _unary(_fn)
+    TABLE.add(_name, _unary(_fn), since=SINCE)
 
 
 @op("Identity")
@@ -106,7 +106,15 @@ def concat(*xs, axis):
     return (np.concatenate(xs, axis=axis),)
 
 
-@op("Softmax")
+@op("Softmax", since=13)
 def softmax(x, axis=-1):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return ((e / e.sum(axis=axis, keepdims=True)).astype(x.dtype),)
+
+
+@op("Softmax", until=12)
+def softmax_1(x, axis=1):
+    """Before opset 13: over the input coerced to 2-D (dimensions from ``axis`` on are one row)."""
+    axis = axis + x.ndim if axis < 0 else axis
+    rows = x.reshape(int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:])))
+    return (softmax(rows, axis=1)[0].reshape(x.shape),)
