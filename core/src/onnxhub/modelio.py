@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,6 +123,13 @@ def refuse_existing(path: Path, force: bool) -> None:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
 
 
+def refuse_nonempty(path: Path, force: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} exists and is not a folder")
+    if path.exists() and any(path.iterdir()) and not force:
+        raise UsageError(f"{path} already exists and is not empty (use --force to overwrite)")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -149,8 +157,7 @@ def atomic_file(path, *, force: bool = False):
 def atomic_dir(path, *, force: bool = False):
     """Yield an empty staging folder; it replaces ``path`` only on success."""
     path = Path(path)
-    if path.exists() and any(path.iterdir()) and not force:
-        raise UsageError(f"{path} already exists and is not empty (use --force to overwrite)")
+    refuse_nonempty(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -192,10 +199,6 @@ def save_streaming(model, weights, path, *, force: bool = False) -> Path:
     one ``ModelProto{graph{initializer}}`` fragment per weight: peak memory is the model
     structure plus one tensor, not the whole model twice.
     """
-    import numpy as np
-    import onnx
-    from onnx import numpy_helper
-
     total = sum(a.nbytes for _, a in weights)
     if total > PROTOBUF_LIMIT:
         raise UsageError(f"the weights ({total / 1e9:.1f} GB) exceed protobuf's 2 GB limit for one ONNX file")
@@ -204,10 +207,58 @@ def save_streaming(model, weights, path, *, force: bool = False) -> Path:
         with open(tmp, "wb") as f:
             f.write(model.SerializeToString())
             for name, arr in weights:
-                fragment = onnx.ModelProto()
-                fragment.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
-                f.write(fragment.SerializeToString())
+                for chunk in _initializer_fragment(name, arr):
+                    f.write(chunk)
     return path
+
+
+# Field numbers in onnx.proto: ModelProto.graph 7, GraphProto.initializer 5, TensorProto.raw_data 9.
+_GRAPH, _INITIALIZER, _RAW_DATA = 7, 5, 9
+
+
+def _initializer_fragment(name: str, arr) -> list:
+    """The bytes of ``ModelProto{graph{initializer: tensor}}``, the array's memory written as is.
+
+    The tensor's small fields (name, dims, type) are serialized by protobuf; ``raw_data`` is
+    framed by hand, so a weight is never copied into a TensorProto and again into a string.
+    Types without a plain little-endian buffer go through ``numpy_helper.from_array``.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "biuf" and not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))  # a big-endian weight file, say
+    try:
+        elem_type = helper.np_dtype_to_tensor_dtype(arr.dtype) if arr.dtype.kind in "biuf" else None
+    except (KeyError, TypeError, ValueError):
+        elem_type = None
+    if elem_type is None or sys.byteorder != "little":
+        fragment = onnx.ModelProto()
+        fragment.graph.initializer.append(numpy_helper.from_array(arr, name))
+        return [fragment.SerializeToString()]
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")  # not np.ascontiguousarray: it makes 0-d arrays 1-d
+    head = onnx.TensorProto(name=name, dims=arr.shape, data_type=elem_type).SerializeToString()
+    tensor = head + _key(_RAW_DATA) + _varint(arr.nbytes)
+    tensor_len = len(tensor) + arr.nbytes
+    graph = _key(_INITIALIZER) + _varint(tensor_len)
+    model = _key(_GRAPH) + _varint(len(graph) + tensor_len)
+    return [model + graph + tensor, memoryview(arr.reshape(-1)).cast("B")]
+
+
+def _key(field: int) -> bytes:
+    return _varint(field << 3 | 2)  # wire type 2: length-delimited
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
 def save_model(model, path, *, force: bool = False) -> Path:
