@@ -21,6 +21,7 @@ def on_files(files, config):
 
     files.append(File.generated(config, "reference/cli.md", content=markdown()))
     files.append(File.generated(config, "reference/mxnet-ops.md", content=mxnet_ops()))
+    files.append(File.generated(config, "reference/cntk-ops.md", content=cntk_ops()))
     return files
 
 
@@ -46,3 +47,10 @@ def mxnet_ops() -> str:
         names = sorted(names, key=str.lower)
         lines.append(f"| {family} | `{fn}` | {', '.join(f'`{o}`' for o in names)} | {opsets} |")
     return "\n".join(lines) + "\n"
+
+
+def cntk_ops() -> str:
+    """The CNTK exporter's operator table, read from its OpTable."""
+    from onnxhub_cntk.export.optable_doc import markdown
+
+    return markdown()

@@ -1,0 +1,1 @@
+"""CNTK `.model` -> ONNX."""

@@ -1,0 +1,1 @@
+"""Readers of CNTK's own files (pure Python, no CNTK)."""

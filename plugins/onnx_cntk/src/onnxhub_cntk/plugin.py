@@ -1,0 +1,29 @@
+"""Registers the CNTK exporter and runtime. Imports nothing but onnxhub."""
+
+from onnxhub import ExporterSpec, RuntimeSpec, hookimpl
+
+
+@hookimpl
+def register_exporters(register):
+    register(ExporterSpec(
+        name="cntk",
+        summary="CNTK 2.7 .model (Function.save) -> ONNX, in pure Python (CNTK not needed)",
+        target="onnxhub_cntk.export.exporter:EXPORTER",
+        patterns=("*.model",),
+        requires=("onnx", "numpy"),  # protobuf comes with onnx
+    ))
+
+
+@hookimpl
+def register_runtimes(register):
+    register(RuntimeSpec(
+        name="cntk",
+        summary="Microsoft CNTK 2.7 (CPU) on CPython 3.6, for ground truth",
+        # CNTK 2.7 has wheels only for CPython 2.7/3.5/3.6; numpy/scipy are the newest with 3.6 wheels.
+        # envs.py caps pip at "pip<22" for 3.6 before installing (pip 18 cannot read newer wheels).
+        python=">=3.6,<3.7",
+        requirements=("cntk==2.7.post2", "numpy==1.19.5", "scipy==1.5.4"),
+        system_libs=(("libmpi.so.40", "apt-get install libopenmpi3"),
+                     ("libmpi_cxx.so.40", "apt-get install libopenmpi3")),
+        fixups="onnxhub_cntk.runtime_fixups:link_openmpi",
+    ))
