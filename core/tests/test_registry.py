@@ -1,10 +1,12 @@
+import json
+
 import pytest
 
 from onnxhub import BackendSpec
 from onnxhub.errors import PluginError
 from onnxhub.registry import get_registry, reset_registry
 
-from conftest import install_fake_plugin
+from conftest import install_fake_plugin, run_cli
 
 GOOD = """
 from onnxhub import hookimpl, BackendSpec, ExporterSpec
@@ -127,3 +129,58 @@ def test_every_public_api_name_resolves():
 
     for name in onnxhub.__all__:
         assert getattr(onnxhub, name) is not None, name
+
+
+def test_misspelt_hook_marks_plugin_broken_with_its_name(plugin_site):
+    src = """
+    from onnxhub import hookimpl, BackendSpec
+    @hookimpl
+    def register_backend(register):
+        register(BackendSpec(name="typo", summary="s", target="m:X"))
+    """
+    install_fake_plugin(plugin_site, "typo-plugin", "typo", "fakeplug_typo", src)
+    reg = get_registry()
+    rec = reg.plugins["typo"]
+    assert rec.status == "broken"
+    assert "unknown hook 'register_backend'" in rec.error and "did you mean 'register_backends'" in rec.error
+    assert "typo" not in reg.items["backend"]
+
+
+@pytest.mark.parametrize("where", ["import", "hook"])
+def test_system_exit_in_a_plugin_is_that_plugins_failure(plugin_site, where):
+    src = "raise SystemExit(7)\n" if where == "import" else """
+    from onnxhub import hookimpl
+    @hookimpl
+    def register_backends(register):
+        raise SystemExit(7)
+    """
+    install_fake_plugin(plugin_site, "exiting", "exiting", "fakeplug_exiting", src)
+    r = run_cli("list-backends", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "reference" in r.stdout
+    reg = get_registry()
+    assert reg.plugins["exiting"].status == "broken" and "SystemExit: 7" in reg.plugins["exiting"].error
+
+
+def test_plugin_prints_during_discovery_go_to_stderr(plugin_site):
+    src = GOOD.replace("from onnxhub import", "print('hello from a chatty plugin')\nfrom onnxhub import")
+    install_fake_plugin(plugin_site, "chatty", "chatty", "fakeplug_chatty", src)
+    r = run_cli("list-backends", "--json")
+    assert r.returncode == 0
+    assert "fake" in {row["name"] for row in json.loads(r.stdout)}  # stdout is still pure JSON
+    assert "hello from a chatty plugin" in r.stderr
+
+
+def test_onnxhub_plugins_names_that_match_nothing_are_reported(monkeypatch):
+    monkeypatch.setenv("ONNXHUB_PLUGINS", "nosuch")
+    reset_registry()
+    rec = get_registry().plugins["nosuch"]
+    assert rec.status == "broken" and "no installed plugin" in rec.error
+    reset_registry()
+
+
+@pytest.mark.parametrize("field, value", [("priority", "high"), ("devices", "cpu"), ("requires", "numpy"),
+                                          ("runtime", 3), ("priority", True)])
+def test_spec_fields_are_type_checked(field, value):
+    with pytest.raises(TypeError, match=field):
+        BackendSpec(name="x", summary="s", target="m:X", **{field: value})

@@ -6,8 +6,11 @@ goes through exactly the same hooks as a third party's, and is always loaded.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -82,6 +85,10 @@ class Registry:
     def load_entry_points(self) -> None:
         selected = _selected_names()
         eps = metadata.entry_points(group=GROUP)
+        for name in sorted((selected or set()) - {ep.name for ep in eps}):
+            self.plugins[name] = PluginRecord(name=name, distribution="?", version="?", builtin=False,
+                                              status="broken", error="ONNXHUB_PLUGINS names it, but no installed "
+                                              "plugin has this entry point")
         # Built-ins first, so a third party can never shadow a core name.
         ordered = sorted(eps, key=lambda ep: (not _is_builtin(ep), ep.name))
         for ep in ordered:
@@ -98,9 +105,10 @@ class Registry:
             )
             self.plugins[ep.name] = record
             try:
-                module = ep.load()
-            except Exception as exc:  # a broken plugin must not break the hub
-                record.status, record.error = "broken", f"import failed: {_one_line(exc)}"
+                with _plugin_boundary():
+                    module = ep.load()
+            except _PluginFailed as failed:  # a broken plugin must not break the hub
+                record.status, record.error = "broken", f"import failed: {failed}"
                 continue
             self.add_plugin(module, record)
 
@@ -112,20 +120,26 @@ class Registry:
         except Exception as exc:
             record.status, record.error = "broken", _one_line(exc)
             return
+        unknown = _unknown_hooks(self.pm, module)
+        if unknown:  # pytest refuses unknown hooks too: a misspelt hook would silently do nothing
+            record.status, record.error = "broken", unknown
+            self.pm.unregister(module)
+            return
         others = [p for p in self.pm.get_plugins() if p is not module]
         staged: dict[str, list] = {}
         try:
-            for kind, (hook_name, spec_type) in KINDS.items():
-                if not any(i.plugin is module for i in getattr(self.pm.hook, hook_name).get_hookimpls()):
-                    continue
-                record.hooks.append(hook_name)
-                specs = staged.setdefault(kind, [])
-                self.pm.subset_hook_caller(hook_name, remove_plugins=others)(
-                    register=_registrar(kind, spec_type, specs)
-                )
+            with _plugin_boundary():
+                for kind, (hook_name, spec_type) in KINDS.items():
+                    if not any(i.plugin is module for i in getattr(self.pm.hook, hook_name).get_hookimpls()):
+                        continue
+                    record.hooks.append(hook_name)
+                    specs = staged.setdefault(kind, [])
+                    self.pm.subset_hook_caller(hook_name, remove_plugins=others)(
+                        register=_registrar(kind, spec_type, specs)
+                    )
             self._commit(record, staged)
-        except Exception as exc:
-            record.status, record.error = "broken", _one_line(exc)
+        except (_PluginFailed, PluginError) as exc:
+            record.status, record.error = "broken", str(exc) if isinstance(exc, _PluginFailed) else _one_line(exc)
             self.pm.unregister(module)
 
     def _commit(self, record: PluginRecord, staged: dict[str, list]) -> None:
@@ -169,6 +183,39 @@ class Registry:
             if not runtime_installed(runtime):
                 return "runtime-missing", f"run: onnxhub runtime install {runtime}"
         return "ready", None
+
+
+class _PluginFailed(Exception):
+    """A plugin's import or hook raised; the message is one line naming the exception."""
+
+
+@contextlib.contextmanager
+def _plugin_boundary():
+    """Run plugin code: its failures become ``_PluginFailed``, its prints go to stderr.
+
+    Any ``BaseException`` but Ctrl-C counts (a plugin's ``SystemExit`` must not end the
+    hub), and stdout is redirected so a chatty plugin cannot corrupt ``--json`` output.
+    """
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except KeyboardInterrupt:
+        raise
+    except PluginError:
+        raise
+    except BaseException as exc:
+        raise _PluginFailed(_one_line(exc)) from None
+
+
+def _unknown_hooks(pm, module) -> str | None:
+    """``"unknown hook 'x' (did you mean 'y'?)"`` for hook implementations no spec declares."""
+    specs = [name for name in dir(hookspecs) if name.startswith("register_")]
+    problems = []
+    for caller in pm.get_hookcallers(module) or []:
+        if caller.spec is None:
+            close = difflib.get_close_matches(caller.name, specs, n=1)
+            problems.append(f"unknown hook {caller.name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return "; ".join(problems) or None
 
 
 def _is_builtin(ep) -> bool:

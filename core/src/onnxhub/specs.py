@@ -33,6 +33,18 @@ def _check(kind: str, name: str, summary: str, target: str | None) -> None:
         raise ValueError(f"{kind} {name!r}: target {target!r} must look like 'package.module:Attribute'")
 
 
+def _strings(kind: str, name: str, field_name: str, value) -> tuple[str, ...]:
+    """A tuple of strings; a lone string is refused (``devices="cpu"`` is not three devices)."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{kind} {name!r}: {field_name} must be a tuple of strings, not {value!r}")
+    return tuple(value)
+
+
+def _optional_str(kind: str, name: str, field_name: str, value) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{kind} {name!r}: {field_name} must be a string or None, not {value!r}")
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """An execution backend: runs ONNX models.
@@ -55,8 +67,12 @@ class BackendSpec:
 
     def __post_init__(self):
         _check("backend", self.name, self.summary, self.target)
-        object.__setattr__(self, "devices", tuple(d.lower() for d in self.devices))
-        object.__setattr__(self, "requires", tuple(self.requires))
+        devices = _strings("backend", self.name, "devices", self.devices)
+        object.__setattr__(self, "devices", tuple(d.lower() for d in devices))
+        object.__setattr__(self, "requires", _strings("backend", self.name, "requires", self.requires))
+        _optional_str("backend", self.name, "runtime", self.runtime)
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise TypeError(f"backend {self.name!r}: priority must be an int, not {self.priority!r}")
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,8 @@ class ImporterSpec:
 
     def __post_init__(self):
         _check("importer", self.name, self.summary, self.target)
-        object.__setattr__(self, "requires", tuple(self.requires))
+        object.__setattr__(self, "requires", _strings("importer", self.name, "requires", self.requires))
+        _optional_str("importer", self.name, "runtime", self.runtime)
 
 
 @dataclass(frozen=True)
@@ -97,8 +114,9 @@ class ExporterSpec:
 
     def __post_init__(self):
         _check("exporter", self.name, self.summary, self.target)
-        object.__setattr__(self, "patterns", tuple(self.patterns))
-        object.__setattr__(self, "requires", tuple(self.requires))
+        object.__setattr__(self, "patterns", _strings("exporter", self.name, "patterns", self.patterns))
+        object.__setattr__(self, "requires", _strings("exporter", self.name, "requires", self.requires))
+        _optional_str("exporter", self.name, "runtime", self.runtime)
 
 
 @dataclass(frozen=True)
@@ -127,5 +145,13 @@ class RuntimeSpec:
 
     def __post_init__(self):
         _check("runtime", self.name, self.summary, self.fixups)
-        for attr in ("requirements", "system_libs", "env"):
-            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        if not isinstance(self.python, str):
+            raise TypeError(f"runtime {self.name!r}: python must be a specifier string, not {self.python!r}")
+        object.__setattr__(self, "requirements", _strings("runtime", self.name, "requirements", self.requirements))
+        for attr in ("system_libs", "env"):
+            pairs = getattr(self, attr)
+            if isinstance(pairs, str) or not all(
+                    isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
+                raise TypeError(f"runtime {self.name!r}: {attr} must be (str, str) pairs, not {pairs!r}")
+            object.__setattr__(self, attr, tuple(tuple(p) for p in pairs))
+        _optional_str("runtime", self.name, "handler", self.handler)
