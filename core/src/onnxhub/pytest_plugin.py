@@ -5,7 +5,7 @@
   CI checks conformance with one flag. A case runs exactly as in ``onnxhub
   test-backend`` (``conformance.case``), so both count the same passes, skips and
   failures. ``--onnxhub-xfail-unsupported`` reports the cases the backend refuses with
-  ``UnsupportedOperator`` (by exception class) as xfail: a partial backend then proves
+  ``UnsupportedOperator`` or ``UnsupportedModel`` (by exception class) as xfail: a partial backend then proves
   that all it claims passes and all else is refused cleanly.
 - ``@pytest.mark.runtime("mxnet")`` marks a test that needs an installed runtime: it
   is skipped with the install command when the runtime is missing, and fails instead
@@ -36,7 +36,7 @@ def pytest_addoption(parser):
     group.addoption("--onnxhub-k", metavar="REGEX", help="only conformance cases whose name matches (re.search)")
     group.addoption("--onnxhub-device", metavar="DEVICE", default="cpu", help="device of the cases (default cpu)")
     group.addoption("--onnxhub-xfail-unsupported", action="store_true",
-                    help="report cases the backend refuses with UnsupportedOperator as xfail (never as pass); "
+                    help="report cases the backend refuses (UnsupportedOperator, UnsupportedModel) as xfail (never as pass); "
                          "every other failure still fails")
 
 
@@ -90,9 +90,9 @@ class ConformanceCase(pytest.Item):
         result = self.runner.run(self.name)
         if result.outcome == "skipped":
             pytest.skip(result.message)
-        if result.outcome == "failed":
-            if result.unsupported and self.config.getoption("--onnxhub-xfail-unsupported"):
-                pytest.xfail(result.message)
+        if result.outcome == "unsupported" and self.config.getoption("--onnxhub-xfail-unsupported"):
+            pytest.xfail(result.message)
+        if result.outcome in ("failed", "unsupported"):
             raise ConformanceFailure(result.message, result.traceback)
 
     def repr_failure(self, excinfo):

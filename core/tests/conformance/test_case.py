@@ -9,17 +9,18 @@ import pytest
 
 from onnxhub.backend.reference import ReferenceBackend
 from onnxhub.conformance.case import CaseRunner
-from onnxhub.errors import UnsupportedOperator
+from onnxhub.errors import UnsupportedModel, UnsupportedOperator
 
 from conftest import install_fake_plugin, run_cli
 
 # Passes Abs and Add, is not supposed to implement Neg (at prepare) or Sigmoid (at run),
-# refuses Relu, and fails test_scatter_with_axis_cpu as the reference backend does.
+# refuses Relu (an op) and Softsign (the model), and fails test_if_opt_cpu
+# (a wrong output) as the reference backend does.
 PICKY = """
 from onnx.backend.test.runner import BackendIsNotSupposedToImplementIt
 from onnxhub import hookimpl, BackendSpec
 from onnxhub.backend.reference import ReferenceBackend
-from onnxhub.errors import UnsupportedOperator
+from onnxhub.errors import UnsupportedModel, UnsupportedOperator
 
 
 class PickyRep:
@@ -42,16 +43,18 @@ class PickyBackend(ReferenceBackend):
             raise BackendIsNotSupposedToImplementIt("Neg is not for this backend")
         if "Relu" in ops:
             raise UnsupportedOperator("Relu", where="picky backend")
+        if "Softsign" in ops:
+            raise UnsupportedModel("picky backend takes no model with Softsign")
         return PickyRep(super().prepare(model, device, **options), ops)
 
 
 @hookimpl
 def register_backends(register):
-    register(BackendSpec(name="picky", summary="skips Neg and Sigmoid, refuses Relu",
+    register(BackendSpec(name="picky", summary="skips Neg and Sigmoid, refuses Relu and Softsign",
                          target="fakeplug_picky:PickyBackend"))
 """
 
-CASES = r"^test_(abs|add|neg|sigmoid|relu|scatter_with_axis)_cpu$"
+CASES = r"^test_(abs|add|neg|sigmoid|relu|softsign|if_opt)_cpu$"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,9 @@ def picky_runner():
 
 @pytest.mark.parametrize("name, outcome", [
     ("test_abs_cpu", "passed"), ("test_neg_cpu", "skipped"), ("test_sigmoid_cpu", "skipped"),
-    ("test_relu_cpu", "failed"), ("test_scatter_with_axis_cpu", "failed"), ("test_no_such_case_cpu", "failed"),
+    ("test_relu_cpu", "unsupported"), ("test_softsign_cpu", "unsupported"),
+    ("test_if_opt_cpu", "failed"),
+    ("test_no_such_case_cpu", "failed"),
 ])
 def test_case_outcomes(picky_runner, name, outcome):
     assert picky_runner.run(name).outcome == outcome
@@ -80,8 +85,10 @@ def test_failure_keeps_its_exception_class(picky_runner):
     assert refused.error is UnsupportedOperator and refused.unsupported
     assert refused.message.startswith("onnxhub.errors.UnsupportedOperator: unsupported operator Relu")
     assert "Traceback" in refused.traceback and "picky backend" in refused.traceback
-    wrong = picky_runner.run("test_scatter_with_axis_cpu")
+    wrong = picky_runner.run("test_if_opt_cpu")
     assert wrong.error is not None and not wrong.unsupported
+    refused_model = picky_runner.run("test_softsign_cpu")  # UnsupportedModel is "unsupported" too: one notion
+    assert refused_model.error is UnsupportedModel and refused_model.unsupported
 
 
 class RemoteFailure(ReferenceBackend):
@@ -117,9 +124,12 @@ def test_pytest_and_test_backend_count_alike(plugin_site, tmp_path):
     r = run_cli("test-backend", "picky", "-k", CASES, "-j", "1", "--json", timeout=900)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    expected = {"passed": 2, "failed": 2, "skipped": 2}
-    assert {k: data[k] for k in expected} == expected
+    expected = {"passed": 2, "failed": 1, "unsupported": 2, "skipped": 2}
+    assert {k: data[k] for k in expected} == expected and data["total"] == 7
+    assert {c["name"]: c["outcome"] for c in data["cases"]}["test_softsign_cpu"] == "unsupported"
 
-    assert _pytest_counts(tmp_path) == expected
-    # UnsupportedOperator turns xfail, never pass; any other failure still fails.
-    assert _pytest_counts(tmp_path, "--onnxhub-xfail-unsupported") == {**expected, "failed": 1, "xfailed": 1}
+    # Without the flag pytest fails unsupported cases like wrong ones: the same cases, counted alike.
+    assert _pytest_counts(tmp_path) == {"passed": 2, "failed": 3, "skipped": 2}
+    # With it, exactly the unsupported ones (UnsupportedOperator or UnsupportedModel) turn xfail, never pass.
+    assert _pytest_counts(tmp_path, "--onnxhub-xfail-unsupported") == {"passed": 2, "failed": 1, "xfailed": 2,
+                                                                       "skipped": 2}

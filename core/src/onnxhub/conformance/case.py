@@ -2,10 +2,12 @@
 ``onnxhub test-backend`` (in its worker processes) and the pytest plugin.
 
 ``CaseRunner(backend).run("test_abs_cpu")`` gives a ``CaseResult`` whose outcome is
-``passed``, ``failed`` or ``skipped``. A case whose backend raises ONNX's
-``BackendIsNotSupposedToImplementIt`` is skipped (ONNX's own wrapper lets it pass;
-a skipped case is never a pass). A failure keeps its exception class, so callers
-decide by class, not by matching text, whether it was an ``UnsupportedOperator``.
+``passed``, ``failed``, ``unsupported`` or ``skipped``. ``unsupported`` is one notion
+everywhere: the backend refused the case with ``UnsupportedOperator`` (an op it lacks)
+or ``UnsupportedModel`` (an IR version, opset or domain it does not take), decided by
+exception class, never by matching text; it is never a pass, but it is told apart from
+a wrong result. A case whose backend raises ONNX's ``BackendIsNotSupposedToImplementIt``
+is skipped (ONNX's own wrapper lets it pass; a skipped case is never a pass).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import unittest
 import warnings
 from dataclasses import dataclass
 
-from ..errors import UnsupportedOperator
+from ..errors import UnsupportedModel, UnsupportedOperator
 
 
 @dataclass(frozen=True)
 class CaseResult:
-    outcome: str  # "passed", "failed" or "skipped"
+    outcome: str  # "passed", "failed", "unsupported" or "skipped"
     message: str = ""  # one line for reports: the exception (its first lines) or the skip reason
     traceback: str = ""  # the whole failure, for a reader
     error: type | None = None  # the exception class of a failure
@@ -30,8 +32,8 @@ class CaseResult:
 
     @property
     def unsupported(self) -> bool:
-        """The backend refused the case with ``UnsupportedOperator``."""
-        return self.error is not None and issubclass(self.error, UnsupportedOperator)
+        """The backend refused the case (``UnsupportedOperator`` or ``UnsupportedModel``)."""
+        return self.error is not None and issubclass(self.error, (UnsupportedOperator, UnsupportedModel))
 
 
 class CaseRunner:
@@ -55,7 +57,8 @@ class CaseRunner:
         seconds = time.perf_counter() - start
         if result.failure is not None:
             error, message, text = result.failure
-            return CaseResult("failed", message, text, error, seconds)
+            refused = issubclass(error, (UnsupportedOperator, UnsupportedModel))
+            return CaseResult("unsupported" if refused else "failed", message, text, error, seconds)
         if result.skipped:
             return CaseResult("skipped", result.skipped[0][1][:500], seconds=seconds)
         if self.probe.not_implemented is not None:

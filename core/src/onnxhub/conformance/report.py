@@ -7,15 +7,18 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+# Every case ends in exactly one of these; only "passed" is a pass.
+OUTCOMES = ("passed", "failed", "unsupported", "skipped")
+
 
 def summary_line(r: dict) -> str:
     return (f"{r['backend']} ({r['device']}), onnx {r['onnx_version']}: {r['passed']} passed, "
-            f"{r['failed']} failed, {r['skipped']} skipped of {r['total']} cases "
-            f"(pass rate {100 * r['pass_rate']:.1f} %)")
+            f"{r['failed']} failed, {r.get('unsupported', 0)} unsupported, {r['skipped']} skipped of "
+            f"{r['total']} cases (pass rate {100 * r['pass_rate']:.1f} %)")
 
 
 def by_operator(r: dict) -> list[dict]:
-    groups = defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0})
+    groups = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     for case in r["cases"]:
         groups[case.get("op") or "?"][case["outcome"]] += 1
     rows = []
@@ -31,11 +34,12 @@ def to_json(r: dict) -> str:
 
 def to_markdown(r: dict) -> str:
     out = [f"# Conformance: {r['backend']}", "", summary_line(r) + ".", "",
-           "Every collected case counts; skipped cases are not passes.", "",
-           "| operator | cases | passed | failed | skipped | pass rate |", "|---|---|---|---|---|---|"]
+           "Every collected case counts; unsupported (refused by the backend) and skipped cases are not "
+           "passes.", "",
+           "| operator | cases | passed | failed | unsupported | skipped | pass rate |", "|---|---|---|---|---|---|---|"]
     for row in by_operator(r):
-        out.append(f"| {row['op']} | {row['total']} | {row['passed']} | {row['failed']} | {row['skipped']} "
-                   f"| {100 * row['pass_rate']:.0f} % |")
+        out.append(f"| {row['op']} | {row['total']} | {row['passed']} | {row['failed']} | {row['unsupported']} "
+                   f"| {row['skipped']} | {100 * row['pass_rate']:.0f} % |")
     bad = [c for c in r["cases"] if c["outcome"] != "passed"]
     if bad:
         out += ["", "## Cases not passed", "", "| case | outcome | message |", "|---|---|---|"]
@@ -49,7 +53,7 @@ def to_html(r: dict) -> str:
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(x['op'])}</td><td>{x['total']}</td><td>{x['passed']}</td><td>{x['failed']}</td>"
-        f"<td>{x['skipped']}</td><td>{100 * x['pass_rate']:.0f} %</td></tr>"
+        f"<td>{x['unsupported']}</td><td>{x['skipped']}</td><td>{100 * x['pass_rate']:.0f} %</td></tr>"
         for x in by_operator(r)
     )
     bad = "".join(
@@ -59,10 +63,12 @@ def to_html(r: dict) -> str:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Conformance: {e(r['backend'])}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}.failed{{background:#fdd}}.skipped{{background:#ffd}}</style>
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}.failed{{background:#fdd}}.skipped{{background:#ffd}}
+.unsupported{{background:#eef}}</style>
 </head><body><h1>Conformance: {e(r['backend'])}</h1><p>{e(summary_line(r))}.</p>
-<p>Every collected case counts; skipped cases are not passes.</p>
-<h2>By operator</h2><table><tr><th>operator</th><th>cases</th><th>passed</th><th>failed</th><th>skipped</th>
+<p>Every collected case counts; unsupported and skipped cases are not passes.</p>
+<h2>By operator</h2><table><tr><th>operator</th><th>cases</th><th>passed</th><th>failed</th><th>unsupported</th>
+<th>skipped</th>
 <th>pass rate</th></tr>{rows}</table>
 <h2>Cases not passed</h2><table><tr><th>case</th><th>outcome</th><th>message</th></tr>{bad}</table>
 </body></html>

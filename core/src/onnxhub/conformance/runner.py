@@ -24,6 +24,7 @@ import threading
 import time
 
 from .cases import Case, collect
+from .report import OUTCOMES
 
 
 class _Starts:
@@ -205,7 +206,7 @@ def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0
     finally:
         bar.close()
     ordered = [results[c.name] for c in cases]
-    counts = {k: sum(r["outcome"] == k for r in ordered) for k in ("passed", "failed", "skipped")}
+    counts = {k: sum(r["outcome"] == k for r in ordered) for k in OUTCOMES}
     total = len(ordered)
     return {
         "backend": backend,

@@ -3,7 +3,7 @@
     python -m onnxhub.conformance.scoreboard docs/conformance
 
 reads every ``*.json`` report in the folder and writes ``index.md`` there: one row per
-backend, then each backend's per-operator breakdown.
+backend, then one operator x backend matrix (passed of the cases testing each operator).
 """
 
 from __future__ import annotations
@@ -20,16 +20,29 @@ def render(reports: list[dict]) -> str:
     out = ["# Conformance scoreboard", "",
            "Cases of the ONNX backend test suite shipped with onnx (node, real, simple, pytorch-converted, "
            "pytorch-operator), CPU device, run by `onnxhub test-backend NAME --report docs/conformance/NAME.json`. "
-           "Every collected case counts in the total; a skipped case is not a pass; nothing is excluded.", "",
-           "| backend | onnx | passed | failed | skipped | total | pass rate |", "|---|---|---|---|---|---|---|"]
+           "Every collected case counts in the total; unsupported (refused by the backend) and skipped cases are "
+           "not passes; nothing is excluded.", "",
+           "| backend | onnx | passed | failed | unsupported | skipped | total | pass rate |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in reports:
-        out.append(f"| {r['backend']} | {r['onnx_version']} | {r['passed']} | {r['failed']} | {r['skipped']} "
-                   f"| {r['total']} | {100 * r['pass_rate']:.1f} % |")
-    for r in reports:
-        out += ["", f"## {r['backend']}", "", "| operator | cases | passed | failed | skipped |", "|---|---|---|---|---|"]
-        for row in by_operator(r):
-            out.append(f"| {row['op']} | {row['total']} | {row['passed']} | {row['failed']} | {row['skipped']} |")
+        out.append(f"| [{r['backend']}]({r['backend']}.md) | {r['onnx_version']} | {r['passed']} | {r['failed']} "
+                   f"| {r.get('unsupported', 0)} | {r['skipped']} | {r['total']} | {100 * r['pass_rate']:.1f} % |")
+    out += ["", "## By operator", "",
+            "Passed of the cases that test each operator (the operator a case is named for, expanded variants "
+            "included), per backend; each backend's page lists every case not passed.", "",
+            "| operator | " + " | ".join(r["backend"] for r in reports) + " |",
+            "|---|" + "---|" * len(reports)]
+    tables = [{row["op"]: row for row in by_operator(r)} for r in reports]
+    for op in sorted({op for t in tables for op in t}, key=str.lower):
+        out.append(f"| {op} | " + " | ".join(_cell(t.get(op)) for t in tables) + " |")
     return "\n".join(out) + "\n"
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return ""
+    mark = "🟢" if row["passed"] == row["total"] else "🟡" if row["passed"] else "🔴"
+    return f"{mark} {row['passed']}/{row['total']}"
 
 
 def main(argv=None) -> int:
