@@ -135,6 +135,9 @@ class Model:
     functions: dict  # uid -> Function, in stored order
     variables: dict  # uid -> Variable
     path: str = ""
+    # Filled once the model is linked: F_Output_i -> (F, i), and the orders worked out so far.
+    _produced: dict = field(default_factory=dict, repr=False, compare=False)
+    _orders: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def outputs(self) -> list:
@@ -156,6 +159,9 @@ class Model:
 
     def producer(self, uid: str) -> tuple[Function, int] | None:
         """``(function, output index)`` for ``F_Output_i``; None for a stored variable."""
+        found = self._produced.get(uid)
+        if found is not None:
+            return found
         m = _OUTPUT.match(uid)
         if m and m.group(1) in self.functions:
             return self.functions[m.group(1)], int(m.group(2))
@@ -163,12 +169,17 @@ class Model:
 
     def body(self, block: Function) -> list:
         """The functions of ``block``'s body, inputs before users (delay inputs excepted)."""
-        stop = set(block.block.arguments)
-        return topological(self, [block.block.root], stop)
+        order = self._orders.get(block.uid)
+        if order is None:
+            order = self._orders[block.uid] = topological(self, [block.block.root], set(block.block.arguments))
+        return list(order)
 
     def top_level(self) -> list:
         """The functions outside any block body, in topological order."""
-        return topological(self, [self.root], set())
+        order = self._orders.get(None)
+        if order is None:
+            order = self._orders[None] = topological(self, [self.root], set())
+        return list(order)
 
 
 # -- decoding ----------------------------------------------------------------------------
@@ -317,6 +328,18 @@ class _Decoder:
         return fn
 
 
+def _map(fd: int):
+    """A read-only shared map of the whole file, its pages mapped up front where Linux offers that.
+
+    The weights are written out in full anyway: one ``MAP_POPULATE`` walk of the page cache
+    costs far less than a page fault per 4 KiB page during the write.
+    """
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if populate:
+        return mmap.mmap(fd, 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+
+
 def _open(source) -> tuple[object, str]:
     """The file's bytes (a read-only memory map for a path: weights become views on it) and its name."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -325,7 +348,7 @@ def _open(source) -> tuple[object, str]:
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            return (mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""), str(path)
+            return (_map(f.fileno()) if size else b""), str(path)
     except OSError as exc:
         raise InvalidModel(f"{path}: cannot read ({exc.strerror or exc})") from None
 
@@ -394,6 +417,7 @@ def _link(model: Model, dec: _Decoder) -> None:
                     dec.fail(f"function {fn.uid!r} ({fn.block.op_name} block): bad argument {inner!r} -> {outer!r}")
     for fn in model.functions.values():
         fn.outputs = [f"{fn.uid}_Output_{i}" for i in range(_output_count(model, fn, used))]
+    model._produced = {uid: (fn, i) for fn in model.functions.values() for i, uid in enumerate(fn.outputs)}
     for uid, (producer, index) in ((u, model.producer(u)) for fn in model.functions.values() for u in fn.inputs
                                    if u not in model.variables):
         if index >= len(producer.outputs):

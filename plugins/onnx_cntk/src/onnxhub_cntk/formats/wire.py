@@ -48,38 +48,67 @@ def set_aside(buf, descriptor) -> tuple[bytes | None, list]:
     return stripped, spans
 
 
+_LAYOUTS: dict = {}  # descriptor -> (holds a payload, {field number: message descriptor})
+
+
+def _layout(descriptor) -> tuple[bool, dict]:
+    """What the walk needs of a message type, looked up once per type rather than once per field."""
+    layout = _LAYOUTS.get(descriptor)
+    if layout is None:
+        layout = _LAYOUTS[descriptor] = (
+            descriptor.full_name in PAYLOAD_MESSAGES,
+            {f.number: f.message_type for f in descriptor.fields if f.message_type is not None})
+    return layout
+
+
 def _message(buf, start: int, end: int, descriptor, spans: list) -> bytes | None:
-    """The message ``buf[start:end]`` with payloads set aside, or None when it has none."""
+    """The message ``buf[start:end]`` with payloads set aside, or None when it has none.
+
+    The hot loop of the reader (thousands of small messages): one-byte varints, by far the
+    most common keys and lengths, are decoded inline.
+    """
     parts, copied, pos = [], start, start
-    payload = descriptor.full_name in PAYLOAD_MESSAGES
+    payload, children = _layout(descriptor)
     while pos < end:
         field_start = pos
-        key, pos = _varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            _, pos = _varint(buf, pos, end)
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        elif wire == 2:
-            length, data = _varint(buf, pos, end)
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        wire = key & 7
+        if wire == 2:
+            length = buf[pos] if pos < end else 0x80
+            if length < 0x80:
+                data = pos + 1
+            else:
+                length, data = _varint(buf, pos, end)
             pos = data + length
             if pos > end:
                 raise ValueError("a length-delimited field runs past its message")
-            field = descriptor.fields_by_number.get(number)
-            if payload and number == 1 and length >= MIN_PAYLOAD:
+            if length < MIN_PAYLOAD:  # small ones hold no payload
+                continue
+            number = key >> 3
+            if payload and number == 1:
                 inner = _INDEX.pack(len(spans))
                 spans.append((data, length))
-            elif field is not None and field.message_type is not None and length > MIN_PAYLOAD:
-                inner = _message(buf, data, pos, field.message_type, spans)  # small ones hold no payload
             else:
-                inner = None
-            if inner is not None:
-                parts += [buf[copied:field_start], _encode_varint(key), _encode_varint(len(inner)), inner]
-                copied = pos
+                child = children.get(number)
+                if child is None:
+                    continue
+                inner = _message(buf, data, pos, child, spans)
+                if inner is None:
+                    continue
+            parts += [buf[copied:field_start], _encode_varint(key), _encode_varint(len(inner)), inner]
+            copied = pos
+        elif wire == 0:
+            _, pos = _varint(buf, pos, end)
+        elif wire == 1 or wire == 5:
+            pos += 8 if wire == 1 else 4
+            if pos > end:
+                raise ValueError("a field runs past its message")
         else:
             raise ValueError(f"wire type {wire} is not valid here")
-        if pos > end:
-            raise ValueError("a field runs past its message")
     if not parts:
         return None
     parts.append(buf[copied:end])
