@@ -43,6 +43,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "runtime(name): needs the named isolated framework runtime installed")
     config.addinivalue_line("markers", "onnx_conformance: an ONNX backend-test case added by --onnxhub-backend")
+    config.addinivalue_line("markers", "ground_truth: a heavy check against a real framework (whole model zoos); "
+                                       "CI runs these on one Python version only")
 
 
 @pytest.hookimpl(trylast=True)  # after fixtures are set up: a fixture may install the runtime

@@ -84,6 +84,7 @@ def test_cli_export(built, tmp_path):
 
 
 @pytest.mark.runtime("cntk")
+@pytest.mark.ground_truth
 def test_resnet50_size_model(cntk, tmp_path):
     """ResNet-50 (25.5 M parameters, 98 MiB of weights) built with cntk.layers: the whole path at full size."""
     path = tmp_path / "resnet50.model"

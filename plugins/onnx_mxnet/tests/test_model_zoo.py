@@ -9,6 +9,8 @@ from onnxhub.testing import assert_close
 
 from conftest import run_onnx
 
+pytestmark = pytest.mark.ground_truth  # 34 architectures: once per CI run, not per Python
+
 ZOO = ["alexnet", "densenet121", "densenet161", "densenet169", "densenet201", "inceptionv3",
        "mobilenet0.25", "mobilenet0.5", "mobilenet0.75", "mobilenet1.0",
        "mobilenetv2_0.25", "mobilenetv2_0.5", "mobilenetv2_0.75", "mobilenetv2_1.0",
