@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import os
 from pathlib import Path
 
 from .errors import InvalidModel, PluginError, UsageError
@@ -136,16 +137,28 @@ def import_model(model, to: str, output_dir, force: bool = False, *, checked: bo
     """Convert an ONNX model into framework ``to``'s files inside ``output_dir``.
 
     ``checked=True``: ``model`` is a ``ModelProto`` that already passed ``load_model``.
+    ``force`` replaces ``output_dir`` only when it is an earlier ``import`` to ``to``
+    (see ``modelio.check_output_dir``); the folder is checked before any work is done.
     """
+    from .modelio import check_output_dir
+
     importer = _usable("importer", to)
-    return _import(load_model(model, check=not checked), importer, output_dir, force, **options)
+    inputs = [model] if isinstance(model, (str, os.PathLike)) else []
+    check_output_dir(Path(output_dir), _import_kind(to), force, inputs)
+    return _import(load_model(model, check=not checked), importer, output_dir, force, kind=_import_kind(to),
+                   inputs=inputs, **options)
 
 
-def _import(proto, importer, output_dir, force: bool, **options) -> list[Path]:
+def _import_kind(target: str) -> str:
+    """The kind written into an output folder's marker: ``import`` and ``convert`` to MXNet share ``import:mxnet``."""
+    return f"import:{target}"
+
+
+def _import(proto, importer, output_dir, force: bool, *, kind: str, inputs=(), **options) -> list[Path]:
     from .modelio import atomic_dir
 
     output_dir = Path(output_dir)
-    with atomic_dir(output_dir, force=force) as stage:
+    with atomic_dir(output_dir, force=force, kind=kind, inputs=inputs) as stage:
         written = importer.import_model(proto, stage, **options) or []
     return [output_dir / Path(p).relative_to(stage) for p in written]
 
@@ -195,26 +208,28 @@ def export_to_file(files, output, source: str | None = None, opset: int = 17, fo
     Exporters that offer ``export_streaming`` (model structure plus weights as arrays)
     are written one weight at a time, so converting a large model needs little memory.
     """
-    from .modelio import check_streamed, refuse_existing, save_model, save_streaming
+    from .modelio import check_output_file, check_streamed, save_model, save_streaming
 
-    refuse_existing(Path(output), force)
+    check_output_file(Path(output), force, inputs=files)  # never an input, a device or a link; fail before the work
     paths, exporter = _exporter_for(files, source)
     if hasattr(exporter, "export_streaming"):
         model, weights = exporter.export_streaming(paths, opset=opset, **options)
         check_streamed(model, weights)
-        save_streaming(model, weights, output, force=force)
+        save_streaming(model, weights, output, force=force, inputs=files)
     else:
         model = _export(paths, exporter, opset, **options)
-        save_model(model, output, force=force)
+        save_model(model, output, force=force, inputs=files)
     return model.ir_version, opset
 
 
 def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False,
             **export_options) -> list[Path]:
     """Exporter of ``source`` then importer of ``target``: one export, one check, no re-check on import."""
-    from .modelio import refuse_nonempty
+    from .modelio import check_output_dir
 
     importer = _usable("importer", target)  # a bad target or a full folder fails before the export
-    refuse_nonempty(Path(output_dir), force)
+    kind = _import_kind(target)
+    check_output_dir(Path(output_dir), kind, force, inputs=files)
     paths, exporter = _exporter_for(files, source)
-    return _import(_export(paths, exporter, opset, **export_options), importer, output_dir, force)
+    return _import(_export(paths, exporter, opset, **export_options), importer, output_dir, force, kind=kind,
+                   inputs=files)

@@ -350,7 +350,7 @@ def write(name: str, kind: str, output: Path | None = None, force: bool = False)
 
     files = render(name, kind)
     target = Path(output) if output else Path(f"onnxhub-{name}")
-    with atomic_dir(target, force=force) as stage:
+    with atomic_dir(target, force=force, kind="new-plugin") as stage:  # --force replaces only new-plugin output
         for rel, text in files.items():
             path = stage / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -91,17 +91,18 @@ def run(args):
     import numpy as np
 
     from ..inputs import summarize
-    from ..modelio import atomic_file, refuse_existing
+    from ..modelio import atomic_file, check_output_file
 
+    inputs = [args.model] + [item.partition("=")[2] or item for item in args.input]  # NAME=FILE.npy or FILE.npz
     if args.output:
-        refuse_existing(Path(args.output), args.force)  # fail before the long part
+        check_output_file(Path(args.output), args.force, inputs)  # fail before the long part
     backend, impl = api.backend_for(args.backend, args.device)  # a bad name fails before any input is read
     options = _parse_pairs(args.option, "--option", _option_value)
     model, feeds = _model_and_inputs(args)
     outputs = api.run(model, feeds, backend=impl, device=args.device, checked=True, **options)
     rows = [summarize(name, value) for name, value in outputs.items()]
     if args.output:
-        with atomic_file(args.output, force=args.force) as tmp:
+        with atomic_file(args.output, force=args.force, inputs=inputs) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, **{k: np.asarray(v) for k, v in outputs.items()})
     if args.json:
@@ -186,13 +187,13 @@ def convert(args):
 def test_backend(args):
     from ..conformance import report as reports
     from ..conformance.runner import run_suite
-    from ..modelio import refuse_existing
+    from ..modelio import check_output_file
 
     if args.report:
         suffix = Path(args.report).suffix
         if suffix not in reports.WRITERS:
             raise UsageError(f"--report must end in {', '.join(reports.WRITERS)}, not {suffix or 'nothing'!r}")
-        refuse_existing(Path(args.report), args.force)
+        check_output_file(Path(args.report), args.force)
     if args.min_pass is not None and not 0 <= args.min_pass <= 1:
         raise UsageError("--min-pass is a rate between 0 and 1")
     result = run_suite(args.backend, pattern=args.pattern, jobs=max(1, args.jobs), device=args.device,

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import keyword
 import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ..errors import OnnxHubError
 
 EPILOG = """exit codes: 0 success, 1 a check failed (verify mismatch, pass rate below
---min-pass), 2 bad input or usage. Environment: ONNXHUB_PLUGINS=a,b loads only those
-plugins (empty: built-ins only); ONNXHUB_HOME holds runtimes."""
+--min-pass), 2 bad input or usage, 130 Ctrl-C, 143 SIGTERM (staged output removed).
+Environment: ONNXHUB_PLUGINS=a,b loads only those plugins (empty: built-ins only);
+ONNXHUB_HOME holds runtimes."""
 
 
 def _formatter(prog):
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="device: cpu, cuda, ... (default: cpu)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="backend option for prepare()")
     p.add_argument("-o", "--output", metavar="OUT.npz", help="write the outputs to this .npz file")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing regular file (never an input, a device or a link)")
     p.add_argument("--json", action="store_true", help="print the output summary as JSON")
 
     p = command(
@@ -82,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL.onnx")
     p.add_argument("--to", required=True, metavar="FRAMEWORK", help="importer name (see list-importers)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
-    p.add_argument("--force", action="store_true", help="replace an existing, non-empty folder")
+    p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier output of this kind "
+                   "(a folder holding anything else is never touched)")
 
     p = command("export", "convert a framework's files into an ONNX model",
                 examples="  onnxhub export resnet-symbol.json resnet-0000.params -o resnet.onnx")
@@ -91,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset to write (default 17)")
     _add_export_options(p)
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing regular file (never an input, a device or a link)")
 
     p = command("convert", "export from framework A, then import into framework B")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -100,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--opset", type=int, default=17)
     _add_export_options(p)
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier import to B "
+                   "(a folder holding anything else is never touched)")
 
     p = command(
         "test-backend",
@@ -146,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="plugin name: lower-case letters, digits, '_' (module onnxhub_NAME)")
     p.add_argument("--kind", choices=["backend", "importer", "exporter"], default="backend", help="default: backend")
     p.add_argument("-o", "--output", metavar="DIR", help="project folder (default: ./onnxhub-NAME)")
-    p.add_argument("--force", action="store_true", help="replace an existing, non-empty folder")
+    p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier output of this kind "
+                   "(a folder holding anything else is never touched)")
     return parser
 
 
@@ -167,7 +173,33 @@ def _add_model_inputs(p) -> None:
                    help="value of a dynamic dimension for --random-inputs (repeatable)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so every ``finally`` removes its staging files.
+
+    A ``KeyboardInterrupt`` so code that lets Ctrl-C through lets this through too.
+    """
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    """Run one command; SIGTERM is handled like Ctrl-C (clean up, exit 143) while it runs."""
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except Terminated:  # arrived outside _main's handlers (parsing, printing the error)
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -183,6 +215,9 @@ def main(argv=None) -> int:
             raise
         error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         return exc.exit_code
+    except Terminated:
+        error("terminated")
+        return 128 + signal.SIGTERM  # 143
     except KeyboardInterrupt:
         error("interrupted")
         return 130
