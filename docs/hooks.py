@@ -22,6 +22,7 @@ def on_files(files, config):
     files.append(File.generated(config, "reference/cli.md", content=markdown()))
     files.append(File.generated(config, "reference/mxnet-ops.md", content=mxnet_ops()))
     files.append(File.generated(config, "reference/cntk-ops.md", content=cntk_ops()))
+    files.append(File.generated(config, "reference/caffe2-ops.md", content=caffe2_ops()))
     return files
 
 
@@ -52,5 +53,12 @@ def mxnet_ops() -> str:
 def cntk_ops() -> str:
     """The CNTK exporter's operator table, read from its OpTable."""
     from onnxhub_cntk.export.optable_doc import markdown
+
+    return markdown()
+
+
+def caffe2_ops() -> str:
+    """The Caffe2 exporter's operator table, read from its OpTable."""
+    from onnxhub_caffe2.export.optable_doc import markdown
 
     return markdown()

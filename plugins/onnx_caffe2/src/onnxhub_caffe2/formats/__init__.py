@@ -1,0 +1,1 @@
+"""Caffe2 file formats, read without Caffe2: ``netdef`` (NetDef protobufs, binary and text)."""

@@ -1,0 +1,26 @@
+"""Registers the Caffe2 exporter and runtime. Imports nothing but onnxhub."""
+
+from onnxhub import ExporterSpec, RuntimeSpec, hookimpl
+
+
+@hookimpl
+def register_exporters(register):
+    register(ExporterSpec(
+        name="caffe2",
+        summary="Caffe2 NetDefs (predict_net + init_net, .pb or .pbtxt) -> ONNX, in pure Python (Caffe2 not needed)",
+        target="onnxhub_caffe2.export.exporter:EXPORTER",
+        patterns=("*predict_net.pb", "*init_net.pb", "*.pbtxt"),
+        requires=("onnx", "numpy"),  # protobuf comes with onnx
+    ))
+
+
+@hookimpl
+def register_runtimes(register):
+    register(RuntimeSpec(
+        name="caffe2",
+        summary="Caffe2 inside torch 1.10.2 (CPU use of the CUDA wheel; 882 MB download, about 2 GB) on CPython 3.8/3.9",
+        # torch 1.10.2 is the last wheel with the compiled Caffe2 extension (CPython 3.8/3.9 only).
+        # The wheel does not declare protobuf/future/six; protobuf >= 4 breaks caffe2_pb2.
+        python=">=3.8,<3.10",
+        requirements=("torch==1.10.2", "numpy==1.23.5", "protobuf==3.20.3", "future==1.0.0", "six==1.16.0"),
+    ))
