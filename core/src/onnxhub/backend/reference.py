@@ -1,4 +1,8 @@
-"""The embedded default backend: ``onnx.reference.ReferenceEvaluator`` (pure numpy)."""
+"""The embedded default backend: ``onnx.reference.ReferenceEvaluator`` (pure numpy).
+
+Where ``onnx.reference`` is wrong or lacks a kernel, ``reference_ops`` supplies one
+(through the evaluator's ``new_ops``); ImageDecoder needs Pillow, a core dependency.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ from onnx.reference import ReferenceEvaluator
 
 from ..errors import UnsupportedModel
 from .base import HubBackend, bind_inputs, graph_input_names
+from .reference_ops import new_ops
 
 
 class ReferenceRep(BackendRep):
     def __init__(self, model: onnx.ModelProto):
         self.input_names = graph_input_names(model)
         self.output_names = [o.name for o in model.graph.output]
-        self._session = ReferenceEvaluator(model)
+        self._session = ReferenceEvaluator(model, new_ops=new_ops(model))
 
     def run(self, inputs, **kwargs):
         feeds = bind_inputs(self.input_names, inputs)

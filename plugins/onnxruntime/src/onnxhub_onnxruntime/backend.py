@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import re
 
 import numpy as np
 import onnxruntime as ort
+from onnx import TensorProto, helper
 from onnx.backend.base import BackendRep
 
 from onnxhub.backend.base import HubBackend, bind_inputs, normalize_device
@@ -85,6 +87,54 @@ def translate_error(exc: Exception, where: str = "onnxruntime") -> Exception:
                             f"{first if len(first) < 300 else '...' + first[-300:]}")
 
 
+# Element types ORT's kernels run but its Python binding cannot convert to or from
+# numpy (ml_dtypes arrays): ORT type name -> (ONNX element type, ml_dtypes dtype, bits).
+_RAW_BITS = {"BFLOAT16": 16, "FLOAT8E4M3FN": 8, "FLOAT8E4M3FNUZ": 8, "FLOAT8E5M2": 8, "FLOAT8E5M2FNUZ": 8,
+             "FLOAT8E8M0": 8, "UINT4": 4, "INT4": 4, "FLOAT4E2M1": 4, "UINT2": 2, "INT2": 2}
+RAW_TYPES = {}
+for _name, _bits in _RAW_BITS.items():
+    if hasattr(TensorProto, _name):  # older onnx lacks the newest types
+        _elem = getattr(TensorProto, _name)
+        RAW_TYPES[f"tensor({_name.lower()})"] = (_elem, np.dtype(helper.tensor_dtype_to_np_dtype(_elem)), _bits)
+
+
+def to_ortvalue(array: np.ndarray, elem: int, bits: int) -> ort.OrtValue:
+    """An ml_dtypes array as an ``OrtValue`` of ONNX type ``elem``, built from its raw bits.
+
+    ml_dtypes keeps one element per byte (the value in the low ``bits``); ORT packs
+    sub-byte types, low bits first (``Int4x2``...), so those are packed here. ORT
+    takes the shape from the array and copies ``ceil(n * bits / 8)`` bytes from it.
+    """
+    if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+        array = array.copy(order="C")
+    if bits >= 8:
+        return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(array.view(np.uint16 if bits == 16 else np.uint8),
+                                                               elem)
+    per = 8 // bits
+    flat = array.reshape(-1).view(np.uint8) & np.uint8((1 << bits) - 1)
+    flat = np.concatenate([flat, np.zeros(-flat.size % per, np.uint8)])
+    packed = np.zeros(flat.size // per, np.uint8)
+    for i in range(per):
+        packed |= flat[i::per] << np.uint8(bits * i)
+    buffer = np.zeros(array.shape, np.uint8)
+    buffer.reshape(-1)[:packed.size] = packed
+    return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(buffer, elem)
+
+
+def from_ortvalue(value: ort.OrtValue, dtype: np.dtype, bits: int) -> np.ndarray:
+    """A CPU ``OrtValue`` of a type the binding cannot convert, as an ml_dtypes array (a copy)."""
+    shape = tuple(value.shape())
+    nbytes = value.tensor_size_in_bytes()
+    raw = (np.frombuffer((ctypes.c_uint8 * nbytes).from_address(value.data_ptr()), np.uint8).copy()
+           if nbytes else np.zeros(0, np.uint8))
+    if bits >= 8:
+        return raw.view(dtype).reshape(shape)
+    count = int(np.prod(shape, dtype=np.int64))
+    mask = np.uint8((1 << bits) - 1)
+    parts = [(raw >> np.uint8(bits * i)) & mask for i in range(8 // bits)]
+    return np.stack(parts, axis=-1).reshape(-1)[:count].view(dtype).reshape(shape)
+
+
 class OnnxRuntimeRep(BackendRep):
     def __init__(self, session: ort.InferenceSession):
         self.session = session
@@ -92,6 +142,36 @@ class OnnxRuntimeRep(BackendRep):
         self.output_names = [o.name for o in session.get_outputs()]
         self._run = session.run
         self._single = self.input_names[0] if len(self.input_names) == 1 else None
+        # Inputs and outputs whose type the binding refuses go through OrtValues built
+        # from raw bits; a model without any keeps session.run as it is.
+        self._raw_inputs = {i.name: RAW_TYPES[i.type] for i in session.get_inputs() if i.type in RAW_TYPES}
+        self._raw_outputs = {o.name: RAW_TYPES[o.type] for o in session.get_outputs() if o.type in RAW_TYPES}
+        if self._raw_inputs or self._raw_outputs:
+            self._run = self._run_raw
+
+    def _run_raw(self, output_names, feeds: dict) -> list:
+        """``session.run`` for models with ml_dtypes inputs or outputs (bfloat16, float8, int4...)."""
+        feeds = dict(feeds)
+        for name, (elem, dtype, bits) in self._raw_inputs.items():
+            value = feeds.get(name)
+            if isinstance(value, np.ndarray) and value.dtype == dtype:
+                feeds[name] = to_ortvalue(value, elem, bits)
+        names = list(output_names or self.output_names)
+        if not any(n in self._raw_outputs for n in names):
+            return self.session.run(names, feeds)
+        binding = self.session.io_binding()
+        for name, value in feeds.items():
+            if not isinstance(value, ort.OrtValue):
+                value = ort.OrtValue.ortvalue_from_numpy(np.asarray(value))
+            binding.bind_ortvalue_input(name, value)
+        for name in names:
+            binding.bind_output(name, "cpu")
+        self.session.run_with_iobinding(binding)
+        outputs = []
+        for name, value in zip(names, binding.get_outputs()):
+            raw = self._raw_outputs.get(name)
+            outputs.append(from_ortvalue(value, raw[1], raw[2]) if raw else value.numpy())
+        return outputs
 
     def run(self, inputs, **kwargs):
         """Outputs as a list in graph-output order (as ``onnxruntime.backend`` returns them).
