@@ -7,6 +7,10 @@
   failures. ``--onnxhub-xfail-unsupported`` reports the cases the backend refuses with
   ``UnsupportedOperator`` or ``UnsupportedModel`` (by exception class) as xfail: a partial backend then proves
   that all it claims passes and all else is refused cleanly.
+  Each case's node id, ``onnx-conformance[NAME]::CASE`` as ``-v`` prints it, runs again as
+  given: ``pytest "onnx-conformance[NAME]::test_abs_cpu"`` (the suite's node id alone runs
+  every case). ``--onnxhub-k REGEX`` picks cases before they are made, faster than ``-k``.
+  An unknown ``--onnxhub-backend`` is a one-line usage error naming the installed backends.
 - ``@pytest.mark.runtime("mxnet")`` marks a test that needs an installed runtime: it
   is skipped with the install command when the runtime is missing, and fails instead
   when ``ONNXHUB_REQUIRE_RUNTIMES=1`` (CI), so a missing runtime never passes as a skip.
@@ -15,8 +19,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
+
+SUITE = "onnx-conformance"
+_NODE_ID = re.compile(rf"^(?:::)?{SUITE}\[(?P<backend>[^\]]+)\](?:::(?P<case>[^:\s]+))?$")
 
 
 def require_runtimes() -> bool:
@@ -33,14 +41,51 @@ def missing_runtime(reason: str) -> None:
 def pytest_addoption(parser):
     group = parser.getgroup("onnxhub", "ONNX conformance through onnxhub")
     group.addoption("--onnxhub-backend", metavar="NAME", help="add ONNX backend-test cases for this backend")
-    group.addoption("--onnxhub-k", metavar="REGEX", help="only conformance cases whose name matches (re.search)")
+    group.addoption("--onnxhub-k", metavar="REGEX",
+                    help="only conformance cases whose name matches (re.search); picks cases before "
+                         "they are made, so much faster than -k")
     group.addoption("--onnxhub-device", metavar="DEVICE", default="cpu", help="device of the cases (default cpu)")
     group.addoption("--onnxhub-xfail-unsupported", action="store_true",
                     help="report cases the backend refuses (UnsupportedOperator, UnsupportedModel) as xfail (never as pass); "
                          "every other failure still fails")
 
 
+def _take_conformance_ids(config) -> None:
+    """Turn ``onnx-conformance[NAME]::CASE`` arguments into the cases to collect.
+
+    pytest would look for a file of that name; the suite is not a file, so such
+    arguments are removed from ``config.args`` and select the backend and cases instead.
+    """
+    ids = [a for a in config.args if _NODE_ID.match(a)]
+    if not ids:
+        return
+    backends = {_NODE_ID.match(a)["backend"] for a in ids}
+    given = config.getoption("--onnxhub-backend")
+    if len(backends) > 1 or (given and given not in backends):
+        raise pytest.UsageError(f"conformance node ids name backends {', '.join(sorted(backends | {given} - {None}))}; "
+                                "one run tests one backend")
+    config.option.onnxhub_backend = backends.pop()
+    cases = [_NODE_ID.match(a)["case"] for a in ids]
+    config._onnxhub_cases = None if None in cases else set(cases)  # the suite's own id: every case
+    config.args[:] = [a for a in config.args if a not in ids]
+
+
+def _check_backend(config) -> None:
+    name = config.getoption("--onnxhub-backend")
+    if not name or ":" in name:  # "module:Attribute" is resolved (and reported) when the cases load
+        return
+    from .registry import get_registry
+
+    known = sorted(get_registry().items["backend"])
+    if name not in known:
+        raise pytest.UsageError(f"--onnxhub-backend: no backend named {name!r} "
+                                f"(installed: {', '.join(known) or 'none'}; see 'onnxhub list-backends')")
+
+
 def pytest_configure(config):
+    config._onnxhub_cases = None
+    _take_conformance_ids(config)
+    _check_backend(config)
     config.addinivalue_line("markers", "runtime(name): needs the named isolated framework runtime installed")
     config.addinivalue_line("markers", "onnx_conformance: an ONNX backend-test case added by --onnxhub-backend")
     config.addinivalue_line("markers", "ground_truth: a heavy check against a real framework (whole model zoos); "
@@ -60,7 +105,8 @@ def pytest_runtest_setup(item):
 def pytest_collection_modifyitems(session, config, items):
     backend = config.getoption("--onnxhub-backend")
     if backend:
-        suite = ConformanceSuite.from_parent(session, name=f"onnx-conformance[{backend}]")
+        name = f"{SUITE}[{backend}]"  # its own node id, so pytest prints ids that select the case again
+        suite = ConformanceSuite.from_parent(session, name=name, nodeid=name)
         items.extend(suite.collect())
 
 
@@ -75,7 +121,12 @@ class ConformanceSuite(pytest.Collector):
         config = self.config
         name, device = config.getoption("--onnxhub-backend"), config.getoption("--onnxhub-device").lower()
         runner = CaseRunner(api.get_backend(name))
-        for case in collect(device, config.getoption("--onnxhub-k")):
+        wanted = config._onnxhub_cases
+        pattern = config.getoption("--onnxhub-k")
+        if wanted is not None:  # node ids given on the command line: only those cases
+            exact = "^(?:" + "|".join(re.escape(c) for c in sorted(wanted)) + ")$"
+            pattern = f"(?={pattern})" + exact if pattern else exact
+        for case in collect(device, pattern):
             item = ConformanceCase.from_parent(self, name=case.name, runner=runner)
             item.add_marker("onnx_conformance")
             yield item

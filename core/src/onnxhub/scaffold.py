@@ -18,7 +18,7 @@ requires = ["hatchling>=1.18"]
 build-backend = "hatchling.build"
 
 [project]
-name = "onnxhub-{name}"
+name = "{distribution}"
 version = "0.1.0"
 description = "onnxhub plugin: {summary}"
 readme = "README.md"
@@ -29,7 +29,7 @@ dependencies = ["onnxhub>=0.1", "onnx", "numpy"]
 test = ["pytest>=7"]
 
 [project.entry-points.onnxhub]
-{name} = "{module}.plugin"
+"{name}" = "{module}.plugin"
 
 [tool.hatch.build.targets.wheel]
 packages = ["src/{module}"]
@@ -38,16 +38,15 @@ packages = ["src/{module}"]
 testpaths = ["tests"]
 {pytest_addopts}'''
 
-README = '''# onnxhub-{name}
+README = '''# {distribution}
 
-An onnxhub {kind} plugin, made by `onnxhub new-plugin {name} --kind {kind}`.
+An onnxhub {what} plugin, made by `onnxhub new-plugin {name} --kind {kind}`.
 
     pip install -e .[test]
     onnxhub plugins                 # shows {name}
-    onnxhub {listing}            # shows {name}, ready
-    pytest                          # unit tests{pytest_note}
+{listings}    pytest                          # unit tests{pytest_note}
 
-Where to go from here: `src/{module}/{target_file}` holds the code that does the work
+Where to go from here: {target_files} hold the code that does the work
 (one small function per operator, registered on an `onnxhub.optable.OpTable`);
 `src/{module}/plugin.py` only registers it and must stay import-light. The plugin
 contract is the docstrings of `onnxhub.hookspecs`; `onnxhub.testing` has the test helpers
@@ -56,8 +55,10 @@ contract is the docstrings of `onnxhub.hookspecs`; `onnxhub.testing` has the tes
 
 PLUGIN = '''"""Registers the {kind}; imports nothing but onnxhub, so listing stays fast."""
 
-from onnxhub import {spec}, hookimpl
+from onnxhub import {specs}, hookimpl
+'''
 
+HOOK = '''
 
 @hookimpl
 def {hook}(register):
@@ -133,10 +134,12 @@ class Backend(HubBackend):
         return Rep(model)
 '''
 
-# The importer and exporter share a toy "framework format": graph.json + weights.npz.
+# The importer and exporter share a toy "framework format": NAME.graph.json + NAME.weights.npz,
+# so the files an importer writes are the files the exporter reads back.
 IMPORTER = '''"""The importer: ONNX -> this framework's files.
 
-The template writes a toy format (``graph.json`` + ``weights.npz``); replace the
+The template writes a toy format (``model.graph.json`` + ``model.weights.npz``, the files
+the scaffolded exporter reads); replace the
 operator table's functions with converters to your framework's own layer definitions.
 """
 
@@ -169,11 +172,11 @@ class Importer:
         inits = {{t.name for t in model.graph.initializer}}
         graph = {{"inputs": {{i.name: _shape(i) for i in model.graph.input if i.name not in inits}},
                   "outputs": {{o.name: _shape(o) for o in model.graph.output}}, "layers": layers}}
-        (output_dir / "graph.json").write_text(json.dumps(graph, indent=1))
+        (output_dir / "model.graph.json").write_text(json.dumps(graph, indent=1))
         weights = {{t.name: numpy_helper.to_array(t) for t in model.graph.initializer}}
-        with open(output_dir / "weights.npz", "wb") as f:
+        with open(output_dir / "model.weights.npz", "wb") as f:
             np.savez(f, **weights)
-        return [output_dir / "graph.json", output_dir / "weights.npz"]
+        return [output_dir / "model.graph.json", output_dir / "model.weights.npz"]
 
 
 IMPORTER = Importer()
@@ -281,8 +284,8 @@ def test_import_writes_the_files(tmp_path):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [w])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     written = onnxhub.import_model(model, "{name}", tmp_path / "out")
-    assert sorted(p.name for p in written) == ["graph.json", "weights.npz"]
-    graph = json.loads((tmp_path / "out" / "graph.json").read_text())
+    assert sorted(p.name for p in written) == ["model.graph.json", "model.weights.npz"]
+    graph = json.loads((tmp_path / "out" / "model.graph.json").read_text())
     assert graph["layers"][0]["op"] == "MatMul" and graph["inputs"] == {{"x": [1, 3]}}
 ''',
     "exporter": '''import json
@@ -318,38 +321,74 @@ TARGETS = {
 }
 
 
-def render(name: str, kind: str) -> dict[str, str]:
-    """``{relative path: text}`` of the project for plugin ``name``."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise UsageError(f"plugin name {name!r} must be lower-case letters, digits and '_', starting with a letter")
-    if kind not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
-    module = f"onnxhub_{name}"
-    spec, hook, target_module, target_attr, listing, extra = TARGETS[kind]
-    summary = f"{name} {kind} (made from the onnxhub template)"
-    fields = dict(name=name, module=module, kind=kind, summary=summary, spec=spec, hook=hook,
-                  target_module=target_module, target_attr=target_attr, extra=extra, listing=listing,
-                  target_file=f"{target_module}.py")
-    is_backend = kind == "backend"
+_NAME = re.compile(r"[a-z][a-z0-9]*([-_][a-z0-9]+)*")
+
+
+def names(name: str) -> tuple[str, str]:
+    """``(distribution, module)`` of plugin ``name``: ``acme-backend`` -> ``onnxhub-acme-backend``,
+    ``onnxhub_acme_backend``. The distribution uses only ``-``, the module only ``_``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise UsageError(f"plugin name {name!r} must be lower-case letters and digits, words joined by '-' "
+                         "or '_', starting with a letter (e.g. acme-backend)")
+    return "onnxhub-" + name.replace("_", "-"), "onnxhub_" + name.replace("-", "_")
+
+
+def parse_kinds(kind) -> tuple[str, ...]:
+    """``"importer,exporter"`` (or a sequence) -> the kinds in canonical order, each once."""
+    parts = kind.split(",") if isinstance(kind, str) else list(kind)
+    parts = [p.strip() for p in parts if p.strip()]
+    bad = [p for p in parts if p not in KINDS]
+    if bad or not parts:
+        raise UsageError(f"--kind must be one or more of {', '.join(KINDS)}, comma-separated "
+                         f"(got {kind if isinstance(kind, str) else ','.join(kind)!r})")
+    return tuple(k for k in KINDS if k in parts)
+
+
+def render(name: str, kind="backend") -> dict[str, str]:
+    """``{relative path: text}`` of the project for plugin ``name`` with the given kind(s).
+
+    ``kind`` is one kind or several (``"importer,exporter"``): one distribution, one plugin
+    module with a hook per kind, one target module and one test file per kind.
+    """
+    distribution, module = names(name)
+    kinds = parse_kinds(kind)
+    kind_text = ",".join(kinds)
+    what = " + ".join(kinds)
+    summary = f"{name} {what} (made from the onnxhub template)"
+    files: dict[str, str] = {}
+    hooks, specs, listings, target_files = [], [], [], []
+    for k in kinds:
+        spec, hook, target_module, target_attr, listing, extra = TARGETS[k]
+        fields = dict(name=name, module=module, kind=k, summary=f"{name} {k} (made from the onnxhub template)",
+                      spec=spec, hook=hook, target_module=target_module, target_attr=target_attr, extra=extra)
+        specs.append(spec)
+        hooks.append(HOOK.format(**fields))
+        listings.append(f"    onnxhub {listing:<20}# shows {name}, ready\n")
+        target_files.append(f"`src/{module}/{target_module}.py`")
+        code = {"backend": BACKEND, "importer": IMPORTER, "exporter": EXPORTER}[k]
+        files[f"src/{module}/{target_module}.py"] = code.format(**fields)
+        test_name = f"tests/test_{module[len('onnxhub_'):]}.py" if len(kinds) == 1 else f"tests/test_{k}.py"
+        files[test_name] = TESTS[k].format(**fields)
+    is_backend = "backend" in kinds
     addopts = f'addopts = "--onnxhub-backend {name} --onnxhub-xfail-unsupported"\n' if is_backend else ""
     note = (" and the ONNX conformance suite: cases this backend refuses with\n"
             "                                    # UnsupportedOperator are xfail, all others must pass") if is_backend else ""
-    code = {"backend": BACKEND, "importer": IMPORTER, "exporter": EXPORTER}[kind]
+    common = dict(name=name, module=module, distribution=distribution, kind=kind_text, summary=summary)
     return {
-        "pyproject.toml": PYPROJECT.format(pytest_addopts=addopts, **fields),
-        "README.md": README.format(pytest_note=note, **fields),
+        "pyproject.toml": PYPROJECT.format(pytest_addopts=addopts, **common),
+        "README.md": README.format(pytest_note=note, listings="".join(listings), what=what,
+                                   target_files=", ".join(target_files), **common),
         f"src/{module}/__init__.py": f'"""onnxhub plugin {name}: {summary}."""\n',
-        f"src/{module}/plugin.py": PLUGIN.format(**fields),
-        f"src/{module}/{target_module}.py": code.format(**fields),
-        f"tests/test_{name}.py": TESTS[kind].format(**fields),
+        f"src/{module}/plugin.py": PLUGIN.format(kind=" and ".join(kinds), specs=", ".join(specs)) + "".join(hooks),
+        **files,
     }
 
 
-def write(name: str, kind: str, output: Path | None = None, force: bool = False) -> Path:
+def write(name: str, kind="backend", output: Path | None = None, force: bool = False) -> Path:
     from .modelio import atomic_dir
 
     files = render(name, kind)
-    target = Path(output) if output else Path(f"onnxhub-{name}")
+    target = Path(output) if output else Path(names(name)[0])
     with atomic_dir(target, force=force, kind="new-plugin") as stage:  # --force replaces only new-plugin output
         for rel, text in files.items():
             path = stage / rel

@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from conftest import install_fake_plugin, run_cli
+from conftest import REPO, install_fake_plugin, run_cli
 
 
 def test_list_backends_json(cli):
@@ -179,3 +179,80 @@ def test_generated_cli_reference_has_every_verb():
     assert {"run", "verify", "test-backend", "runtime install", "new-plugin", "doctor"} <= set(names)
     for verb in names:
         assert f"## `onnxhub {verb}`" in text, verb
+
+
+MISSPELT_TARGET = """
+from onnxhub import hookimpl, BackendSpec, ExporterSpec
+
+
+class Backend:
+    pass
+
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(name="typo", summary="s", target="fakeplug_typo:Backnd"))
+    register(BackendSpec(name="nomod", summary="s", target="fakeplug_nosuchmodule.backend:Backend"))
+    register(BackendSpec(name="fine", summary="s", target="fakeplug_typo:Backend"))
+"""
+
+HEAVY_PLUGIN = """
+import numpy  # a plugin module must not do this
+from onnxhub import hookimpl, BackendSpec
+
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(name="heavy", summary="s", target="onnxhub.backend.reference:ReferenceBackend"))
+"""
+
+
+def test_doctor_reports_every_target_that_does_not_resolve(plugin_site):
+    install_fake_plugin(plugin_site, "fakeplug-typo", "typo", "fakeplug_typo", MISSPELT_TARGET)
+    r = run_cli("doctor", env={"ONNXHUB_PLUGINS": "typo"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "backend typo [typo]: BROKEN: target fakeplug_typo:Backnd does not resolve: AttributeError" in r.stdout
+    assert "backend nomod [typo]: BROKEN: target fakeplug_nosuchmodule.backend:Backend does not resolve: " \
+           "ModuleNotFoundError" in r.stdout
+    assert "backend fine [typo]: ok" in r.stdout
+    assert "2 problem(s) found" in r.stdout and r.stderr.startswith("onnxhub: error: doctor found 2 problem(s)")
+
+
+def test_doctor_reports_heavy_imports_per_plugin(plugin_site):
+    install_fake_plugin(plugin_site, "fakeplug-heavy", "heavy", "fakeplug_heavy", HEAVY_PLUGIN)
+    r = run_cli("doctor", env={"ONNXHUB_PLUGINS": "heavy"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "plugin heavy: HEAVY: importing it pulled in numpy" in r.stdout
+    assert "backend heavy [heavy]: ok" in r.stdout
+    heavy_lines = [line for line in r.stdout.splitlines() if "HEAVY" in line]
+    assert len(heavy_lines) == 1, heavy_lines  # the built-ins and the other plugins stay light
+
+
+def test_doctor_checks_the_installed_plugins_are_light():
+    from onnxhub.cli.commands import heavy_imports
+
+    found = heavy_imports(["reference"])
+    assert found == {"reference": []}
+
+
+def test_exit_codes_have_one_truth(cli):
+    import re
+
+    from onnxhub.cli.main import EXIT_CODES, exit_codes_sentence
+
+    assert [code for code, _ in EXIT_CODES] == [0, 1, 2, 3, 130, 143]
+    docs = (REPO / "docs" / "cli.md").read_text()
+    paragraph = next(p for p in docs.split("\n\n") if p.startswith("Exit codes:"))
+    assert " ".join(paragraph.split()) == exit_codes_sentence()
+    help_text = cli("--help").stdout
+    assert " ".join(help_text.split("Exit codes:")[1].split("Environment:")[0].split()) == \
+        exit_codes_sentence()[len("Exit codes: "):]
+    assert re.search(r"\b3 internal error", " ".join(help_text.split()))
+
+
+def test_api_page_lists_model_opset():
+    api = (REPO / "docs" / "api.md").read_text()
+    assert "- model_opset" in api and "`model_opset(model" in api
+    from onnxhub.scaffold import BACKEND
+
+    assert "model_opset" in BACKEND  # what the scaffold imports is documented

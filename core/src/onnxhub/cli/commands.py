@@ -231,10 +231,79 @@ def runtime(args):
         sys.stdout.write(f"runtime {args.name} removed\n")
 
 
+# Modules a plugin module must not pull in when imported (docs/plugins.md, "Rules").
+HEAVY_MODULES = ("onnx", "numpy", "torch", "mxnet", "cntk", "caffe2", "tensorflow")
+
+_IMPORT_PROBE = """
+import contextlib, json, sys
+from importlib import metadata
+import onnxhub, onnxhub.specs, onnxhub.hookspecs
+ep = next(ep for ep in metadata.entry_points(group="onnxhub") if ep.name == sys.argv[1])
+before = set(sys.modules)
+with contextlib.redirect_stdout(sys.stderr):
+    ep.load()
+new = {name.partition(".")[0] for name in set(sys.modules) - before}
+print(json.dumps(sorted(new & set(sys.argv[2].split(",")))))
+"""
+
+
+def heavy_imports(names) -> dict[str, list[str] | str]:
+    """``{plugin: [heavy modules its import pulled in]}``, each plugin imported in a fresh interpreter.
+
+    A value that is a string is why the probe could not tell (it crashed or timed out).
+    """
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    procs = {name: subprocess.Popen([sys.executable, "-c", _IMPORT_PROBE, name, ",".join(HEAVY_MODULES)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for name in names}
+    found: dict[str, list[str] | str] = {}
+    for name, proc in procs.items():
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            found[name] = "importing it took over 120 s"
+            continue
+        try:
+            found[name] = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            found[name] = f"import probe failed: {last}"
+    return found
+
+
+def _resolve_target(target: str) -> str | None:
+    """``None`` when ``target`` imports and resolves, else one line saying why not."""
+    import contextlib
+
+    from ..specs import load_target
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            load_target(target)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a plugin's SystemExit must not end doctor
+        text = str(exc).strip().splitlines()
+        return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return None
+
+
 def doctor(args):
+    """Check the installation; exit 1 when anything is wrong.
+
+    Problems: a broken plugin, an adapter that is broken (missing module, unknown runtime)
+    or whose ``target`` does not import and resolve, and a plugin module whose import pulls
+    in a heavy module (``HEAVY_MODULES``; checked in a fresh interpreter per plugin).
+    """
     import platform
 
     from .. import __version__
+    from ..registry import get_registry
 
     lines = [f"onnxhub {__version__} on Python {platform.python_version()} ({sys.executable})"]
     for module in ("onnx", "numpy", "onnxruntime"):
@@ -244,26 +313,46 @@ def doctor(args):
             lines.append(f"{module}: {version(module)}")
         except Exception:
             lines.append(f"{module}: not installed")
-    problems = 0
-    for p in api.plugins():
+    problems = []
+    plugins = api.plugins()
+    for p in plugins:
         if p["status"] != "ok":
-            problems += 1
+            problems.append(f"plugin {p['name']} is broken")
             lines.append(f"plugin {p['name']} ({p['distribution']} {p['version']}): BROKEN: {p['error']}")
+    heavy = heavy_imports([p["name"] for p in plugins if p["status"] == "ok"])
+    for name, mods in heavy.items():
+        if mods:
+            what = f"importing it pulled in {', '.join(mods)}" if isinstance(mods, list) else mods
+            problems.append(f"plugin {name} is not import-light")
+            lines.append(f"plugin {name}: HEAVY: {what} (a plugin module must import nothing heavy; "
+                         "import frameworks in the target)")
+    reg = get_registry()
     for kind, rows in (("backend", api.backends()), ("importer", api.importers()), ("exporter", api.exporters())):
         for r in rows:
             flag = "ok" if r["status"] == "ready" else f"{r['status'].upper()}: {r['reason']}"
+            if r["status"] == "broken":
+                problems.append(f"{kind} {r['name']} is broken")
+            else:  # resolving the target is where importing is fine
+                target = reg.items[kind][r["name"]].spec.target
+                failed = _resolve_target(target)
+                if failed:
+                    problems.append(f"{kind} {r['name']}: target {target} does not resolve")
+                    flag = f"BROKEN: target {target} does not resolve: {failed}"
             lines.append(f"{kind} {r['name']} [{r['plugin']}]: {flag}")
     from .. import runtime as runtimes
 
     for r in runtimes.list_runtimes():
         lines.append(f"runtime {r['name']} [{r['plugin']}]: {r['status']} ({r['path']})")
-    lines.append("no problems found" if not problems else f"{problems} broken plugin(s)")
+    lines.append("no problems found" if not problems else f"{len(problems)} problem(s) found")
     sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    if problems:
+        raise CheckFailed(f"doctor found {len(problems)} problem(s): {'; '.join(problems)}")
 
 
 def new_plugin(args):
-    from ..scaffold import write
+    from ..scaffold import parse_kinds, write
 
     path = write(args.name, args.kind, args.output, force=args.force)
-    sys.stdout.write(f"wrote {args.kind} plugin project {path}\n"
+    sys.stdout.write(f"wrote {' + '.join(parse_kinds(args.kind))} plugin project {path}\n"
                      f"next: pip install -e '{path}[test]' && (cd {path} && pytest)\n")

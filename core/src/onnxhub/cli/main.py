@@ -16,10 +16,32 @@ import threading
 from .. import __version__
 from ..errors import OnnxHubError
 
-EPILOG = """exit codes: 0 success, 1 a check failed (verify mismatch, pass rate below
---min-pass), 2 bad input or usage, 130 Ctrl-C, 143 SIGTERM (staged output removed).
-Environment: ONNXHUB_PLUGINS=a,b loads only those plugins (empty: built-ins only);
-ONNXHUB_HOME holds runtimes."""
+# The one list of exit codes: ``--help`` shows it, and docs/cli.md carries the same sentence
+# (core/tests/cli/test_commands.py checks they agree).
+EXIT_CODES = (
+    (0, "success"),
+    (1, "a check failed (verify mismatch, pass rate below --min-pass, doctor found a problem)"),
+    (2, "bad input or usage (one line on stderr: onnxhub: error: ...)"),
+    (3, "internal error (--debug shows the traceback)"),
+    (130, "Ctrl-C"),
+    (143, "SIGTERM (staged output removed)"),
+)
+
+
+def exit_codes_sentence() -> str:
+    """``Exit codes: 0 success; 1 ...; 143 ...`` on one line."""
+    return "Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES) + "."
+
+
+def _epilog() -> str:
+    import textwrap
+
+    return (textwrap.fill(exit_codes_sentence(), width=90) + "\n"
+            "Environment: ONNXHUB_PLUGINS=a,b loads only those plugins (empty: built-ins only);\n"
+            "ONNXHUB_HOME holds runtimes.")
+
+
+EPILOG = _epilog()
 
 
 def _formatter(prog):
@@ -146,10 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "import-light plugin module, an operator-table skeleton, tests (a backend's run the ONNX "
                 "conformance suite through onnxhub's pytest plugin) and a README. `pip install` it and onnxhub "
                 "discovers it at once.",
-                examples="  onnxhub new-plugin myrt --kind backend\n  pip install -e ./onnxhub-myrt[test]\n"
-                "  onnxhub list-backends")
-    p.add_argument("name", help="plugin name: lower-case letters, digits, '_' (module onnxhub_NAME)")
-    p.add_argument("--kind", choices=["backend", "importer", "exporter"], default="backend", help="default: backend")
+                examples="  onnxhub new-plugin acme-backend --kind backend\n  pip install -e ./onnxhub-acme-backend[test]\n"
+                "  onnxhub new-plugin acme-io --kind importer,exporter\n  onnxhub list-backends")
+    p.add_argument("name", help="plugin name: lower-case letters and digits, words joined by '-' or '_' "
+                   "(acme-backend: distribution onnxhub-acme-backend, module onnxhub_acme_backend)")
+    p.add_argument("--kind", default="backend", metavar="KIND[,KIND...]",
+                   help="backend, importer, exporter, or several comma-separated in one plugin "
+                   "(e.g. importer,exporter); default: backend")
     p.add_argument("-o", "--output", metavar="DIR", help="project folder (default: ./onnxhub-NAME)")
     p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier output of this kind "
                    "(a folder holding anything else is never touched)")
