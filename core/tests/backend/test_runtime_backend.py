@@ -191,3 +191,37 @@ def test_fast_path_survives_a_restart(backend, monkeypatch):
     run(other)  # the new process's executor 1 is other's; rep's old executor 1 must not be used
     np.testing.assert_array_equal(run(rep), X * 2)
     np.testing.assert_array_equal(run(other), X * 3)
+
+
+# -- subgraphs and widened dtypes (issue 17) ------------------------------------------------------
+def test_if_subgraphs_travel_as_nested_plans_and_see_outer_names(backend, monkeypatch):
+    monkeypatch.setattr(backend, "dtypes", backend.dtypes | {"bool"})
+    then = helper.make_graph([helper.make_node("Mul", ["x", "k"], ["t"])], "then", [],
+                             [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2])],
+                             [numpy_helper.from_array(np.float32(3), "k")])
+    other = helper.make_graph([helper.make_node("Add", ["x", "x"], ["e"])], "else", [],
+                              [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2])])
+    graph = helper.make_graph([helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)], "g",
+                              [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+                               helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    plan, arrays = backend.make_plan(model)
+    sub = plan["nodes"][0]["attrs"]["then_branch"]["$graph"]
+    assert sub["outputs"] == ["t"] and arrays[sub["initializers"]["k"]] == 3
+    rep = backend.prepare(model)
+    x = np.array([1, 2], np.float32)
+    assert rep.run([np.array(True), x])[0].tolist() == [3, 6]
+    assert rep.run([np.array(False), x])[0].tolist() == [2, 4]
+
+
+def test_a_dtype_the_runtime_lacks_is_widened_and_cast_back(backend, monkeypatch):
+    monkeypatch.setattr(backend, "widen", {"int32": "int64"})
+    model = small([helper.make_node("Add", ["x", "x"], ["y"])], elem=TensorProto.INT32)
+    plan, _ = backend.make_plan(model)
+    assert plan["widened"] and plan["output_dtypes"] == ["int32"]
+    (y,) = backend.prepare(model).run([np.array([2**31 - 1, 5], np.int32)])
+    assert y.dtype == np.int32 and y.tolist() == [-2, 10]  # computed in int64, wrapped back as int32 does
+    monkeypatch.setattr(backend, "widen", {})
+    with pytest.raises(UnsupportedModel, match="int32, which the test runtime cannot hold"):
+        backend.prepare(model)

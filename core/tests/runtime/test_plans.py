@@ -66,3 +66,70 @@ def test_handles_count_up():
     h.drop(2)
     h.drop(2)  # twice is harmless
     assert h.add("d") == 4 and h.get(4) == "d"
+
+
+# -- control flow and host-side values (issue 17) ----------------------------------------------
+TABLE.add("Add", lambda inputs, attrs: [inputs[0] + inputs[1]])
+TABLE.add("Identity", lambda inputs, attrs: [inputs[0]])
+TABLE.add("Less", lambda inputs, attrs: [np.less(inputs[0], inputs[1])])
+
+
+def node(op, inputs, outputs, **attrs):
+    return {"op": op, "domain": "", "name": "", "inputs": inputs, "outputs": outputs, "attrs": attrs}
+
+
+def graph(nodes, inputs, outputs, initializers=None):
+    return {"$graph": {"nodes": nodes, "inputs": inputs, "outputs": outputs, "initializers": initializers or {}}}
+
+
+def test_if_runs_the_chosen_branch_with_outer_names_and_its_own_initializers():
+    then = graph([node("Mul", ["x", "two"], ["y1"])], [], ["y1"], {"two": "sub:0"})
+    other = graph([node("Add", ["x", "k"], ["y2"])], [], ["y2"])
+    plan = {"nodes": [node("If", ["c"], ["y"], then_branch=then, else_branch=other)], "opset": 17,
+            "inputs": ["c", "x"], "outputs": ["y"]}
+    store = PlanStore(TABLE)
+    ident = store.load(plan, {"sub:0": np.float32(2), "init:k": np.float32(10)})
+    x = np.array([1.0, 2.0], np.float32)
+    assert store.run(ident, {"c": np.array(True), "x": x})["out0"].tolist() == [2, 4]
+    assert store.run(ident, {"c": np.array([False]), "x": x})["out0"].tolist() == [11, 12]
+
+
+def test_loop_carries_state_stacks_scan_outputs_and_stops_on_its_condition():
+    body = graph([node("Add", ["s", "one"], ["s2"]), node("Less", ["s2", "limit"], ["go"]),
+                  node("Identity", ["s2"], ["trace"])], ["i", "cond", "s"], ["go", "s2", "trace"])
+    plan = {"nodes": [node("Loop", ["m", "", "s0"], ["s", "all"], body=body)], "opset": 17,
+            "inputs": ["s0"], "outputs": ["s", "all"]}
+    store = PlanStore(TABLE)
+    arrays = {"init:m": np.array(10, np.int64), "init:one": np.float32(1), "init:limit": np.float32(3)}
+    out = store.run(store.load(plan, arrays), {"s0": np.float32(0)})
+    assert out["out0"] == 3 and out["out1"].tolist() == [1, 2, 3]
+
+
+def test_scan_slices_inputs_and_runs_backwards():
+    body = graph([node("Add", ["acc", "xt"], ["acc2"]), node("Identity", ["acc2"], ["yt"])], ["acc", "xt"],
+                 ["acc2", "yt"])
+    plan = {"nodes": [node("Scan", ["a0", "x"], ["a", "ys"], body=body, num_scan_inputs=1,
+                           scan_input_directions=[1])], "opset": 17, "inputs": ["a0", "x"], "outputs": ["a", "ys"]}
+    store = PlanStore(TABLE)
+    out = store.run(store.load(plan, {}), {"a0": np.zeros(2), "x": np.arange(6.0).reshape(3, 2)})
+    assert out["out0"].tolist() == [6, 9] and out["out1"].tolist() == [[4, 5], [6, 8], [6, 9]]
+
+
+def test_sequences_travel_as_numbered_arrays_and_optionals_as_none():
+    plan = {"nodes": [node("SequenceInsert", ["seq", "x"], ["seq2"]), node("SequenceLength", ["seq2"], ["n"]),
+                      node("ConcatFromSequence", ["seq2"], ["cat"], axis=0),
+                      node("OptionalHasElement", ["maybe"], ["has"]), node("Optional", [], ["none"])],
+            "opset": 17, "inputs": ["seq", "x", "maybe"], "outputs": ["seq2", "n", "cat", "has", "none"]}
+    store = PlanStore(TABLE)
+    feeds = {"seq#0": np.array([1.0]), "seq#1": np.array([2.0]), "x": np.array([3.0])}
+    out = store.run(store.load(plan, {}), feeds, sequences={"seq": 2}, nones=["maybe"])
+    assert out["sequences"] == {"out0": 3} and [out[f"out0#{i}"].tolist() for i in range(3)] == [[1], [2], [3]]
+    assert out["out1"] == 3 and out["out2"].tolist() == [1, 2, 3] and not out["out3"] and out["nones"] == ["out4"]
+
+
+def test_ops_inside_subgraphs_are_checked_at_load():
+    body = graph([node("Nope", ["x"], ["y"])], [], ["y"])
+    plan = {"nodes": [node("If", ["c"], ["y"], then_branch=body, else_branch=body)], "opset": 17,
+            "inputs": ["c", "x"], "outputs": ["y"]}
+    with pytest.raises(UnsupportedOperator, match="Nope"):
+        PlanStore(TABLE).load(plan, {})

@@ -20,11 +20,21 @@ What this layer owns so no backend repeats it:
 - an optional fast path (``RuntimeRep.fast_path``: e.g. a graph executor bound per
   input-shape signature), checked against the interpreter on its first run and
   abandoned for the interpreter when they disagree;
+- subgraphs: a GRAPH attribute (If, Loop, Scan, SequenceMap) travels as a nested plan
+  (``{"$graph": {"nodes", "inputs", "outputs", "initializers"}}``) that ``PlanStore``
+  runs, resolving outer-scope names from the enclosing graphs; sequence and optional
+  inputs/outputs travel as ``NAME#i`` arrays / names listed in the call's params;
+- dtypes the runtime lacks (``RuntimeBackend.widen``): inputs, initializers and tensor
+  attributes are widened here, casts to such a type carry its range (``narrow*``
+  attributes) and outputs are cast back to their declared type; such models skip the
+  fast path;
 - errors: an ``onnxhub.errors`` exception raised runtime-side (``UnsupportedOperator``
   for an op the table lacks) arrives as the same local class with its fields.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import onnx
@@ -37,6 +47,7 @@ from .base import HubBackend, bind_inputs, graph_input_names, model_opset
 
 _UNSUPPORTED_ATTRS = (onnx.AttributeProto.SPARSE_TENSOR, onnx.AttributeProto.SPARSE_TENSORS,
                       onnx.AttributeProto.TENSORS, onnx.AttributeProto.TYPE_PROTO, onnx.AttributeProto.TYPE_PROTOS)
+_TYPE_ONLY = ("Optional", "SequenceEmpty")  # whose type attribute the host-side values do not need
 
 
 def dtype_name(elem_type: int) -> str:
@@ -65,6 +76,10 @@ class RuntimeRep(BackendRep):
         self.generation = self.plan_id = None
         self.executors: dict[tuple, int] = {}  # input signature -> executor id, in this generation
         self.fast = type(self).fast_path is not RuntimeRep.fast_path  # False once refused or wrong
+        # Values the runtime holds in a wider type, or sequences/optionals: the interpreter only.
+        self.fast = self.fast and not plan.get("widened") and not plan.get("structured")
+        self.output_dtypes = plan.get("output_dtypes") or [None] * len(self.output_names)
+        self.sequence_inputs = {vi.name for vi in model.graph.input if _is_sequence(vi.type)}
         self._load(plan, arrays)
 
     # -- hooks -----------------------------------------------------------------------
@@ -83,7 +98,8 @@ class RuntimeRep(BackendRep):
         return self.worker.call(method, params, arrays, timeout or self.timeout, generation=self.generation)
 
     def run(self, inputs, **kwargs):
-        feeds = {k: np.asarray(v) for k, v in bind_inputs(self.input_names, inputs).items()}
+        feeds = {k: _feed(v, self.backend.widen, k in self.sequence_inputs)
+                 for k, v in bind_inputs(self.input_names, inputs).items()}
         try:
             return self._run(feeds)
         except WorkerRestarted:  # the plan died with its worker process: load it into the new one
@@ -91,6 +107,8 @@ class RuntimeRep(BackendRep):
             return self._run(feeds)
 
     def _run(self, feeds: dict) -> list:
+        if any(not isinstance(v, np.ndarray) for v in feeds.values()):  # sequences, optionals
+            return self._interpret(feeds)
         if not self.fast or len(feeds) != len(self.input_names):
             return self._interpret(feeds)
         signature = tuple((n, feeds[n].shape, str(feeds[n].dtype)) for n in self.input_names)
@@ -129,10 +147,26 @@ class RuntimeRep(BackendRep):
         self._release_executors()
 
     def _interpret(self, feeds: dict) -> list:
-        return self._outputs(self.call("run_plan", {"id": self.plan_id}, feeds)[1])
+        params, arrays = {"id": self.plan_id}, {}
+        for name, value in feeds.items():  # a sequence travels as NAME#0, NAME#1...; an empty optional as a name
+            if isinstance(value, list):
+                params.setdefault("sequences", {})[name] = len(value)
+                arrays.update((f"{name}#{i}", np.asarray(v)) for i, v in enumerate(value))
+            elif value is None:
+                params.setdefault("nones", []).append(name)
+            else:
+                arrays[name] = value
+        result, out = self.call("run_plan", params, arrays)
+        result = result if isinstance(result, dict) else {}
+        for key, n in (result.get("sequences") or {}).items():
+            out[key] = [out.pop(f"{key}#{i}") for i in range(n)]
+        for key in result.get("nones") or ():
+            out[key] = None
+        return self._outputs(out)
 
     def _outputs(self, out: dict) -> list:
-        return [out[f"out{i}"] for i in range(len(self.output_names))]
+        return [_narrow(out[f"out{i}"], dtype)
+                for i, dtype in zip(range(len(self.output_names)), self.output_dtypes)]
 
     # -- lifetime ----------------------------------------------------------------------
     def _load(self, plan: dict, arrays: dict) -> None:
@@ -174,6 +208,9 @@ class RuntimeBackend(HubBackend):
     label = "this runtime"
     where = "the runtime backend"
     dtypes: frozenset[str] | None = None
+    # dtype name -> the wider dtype name the runtime computes it in: inputs, initializers and
+    # attributes are widened here, outputs cast back to the declared type (see ``widen_note``).
+    widen: dict = {}
     rep_class = RuntimeRep
     load_timeout = 120.0
     max_ir = onnx.IR_VERSION
@@ -190,43 +227,98 @@ class RuntimeBackend(HubBackend):
     def check_dtype(cls, name: str, elem_type: int, what: str) -> str:
         """The numpy name of ``elem_type``; ``UnsupportedModel`` when the runtime cannot hold it."""
         dtype = dtype_name(elem_type)
-        if cls.dtypes is not None and dtype not in cls.dtypes:
+        if cls.dtypes is not None and dtype not in cls.dtypes and dtype not in cls.widen:
             raise UnsupportedModel(f"{what} {name!r} has type {dtype}, which {cls.label} cannot hold")
         return dtype
 
+    # Sequences and optionals of tensors are held by the runtime-side interpreter (Python lists, None).
+    structured = True
+
     @classmethod
-    def make_plan(cls, model: onnx.ModelProto) -> tuple[dict, dict]:
-        """The graph as JSON plus arrays (initializers ``init:NAME``, tensor attributes ``attr:N``)."""
-        for vi in list(model.graph.input) + list(model.graph.output):
-            if not vi.type.HasField("tensor_type"):
+    def _check_value(cls, vi) -> str | None:
+        """The declared numpy dtype of a graph input/output (None: a sequence or optional)."""
+        t, plain = vi.type, True
+        while not t.HasField("tensor_type"):
+            inner = (t.sequence_type.elem_type if t.HasField("sequence_type") else
+                     t.optional_type.elem_type if t.HasField("optional_type") else None)
+            if inner is None or not cls.structured:
                 raise UnsupportedModel(f"{vi.name!r} is not a tensor (sequences, maps and optionals have no "
                                        f"{cls.label} form)")
-            cls.check_dtype(vi.name, vi.type.tensor_type.elem_type, "tensor")
+            t, plain = inner, False
+        dtype = cls.check_dtype(vi.name, t.tensor_type.elem_type, "tensor")
+        return dtype if plain else None
+
+    @classmethod
+    def _array(cls, tensor, name: str, what: str = "initializer") -> np.ndarray:
+        """A tensor as the array the runtime gets (widened when the runtime lacks its type)."""
+        dtype = cls.check_dtype(name, tensor.data_type, what)
+        array = numpy_helper.to_array(tensor)
+        return array.astype(cls.widen[dtype]) if dtype in cls.widen else array
+
+    @classmethod
+    def make_plan(cls, model: onnx.ModelProto) -> tuple[dict, dict]:
+        """The graph as JSON plus arrays (initializers ``init:NAME``, tensor attributes ``attr:N``).
+
+        A GRAPH attribute (If, Loop, Scan, SequenceMap bodies) becomes ``{"$graph": subplan}``:
+        ``{"nodes", "inputs", "outputs", "initializers": {name: array key}}``; names a subgraph
+        uses without defining are resolved from the enclosing graphs when it runs.
+        """
+        for vi in model.graph.input:
+            cls._check_value(vi)
+        output_dtypes = [cls._check_value(vi) for vi in model.graph.output]
         if model.graph.sparse_initializer:
             raise UnsupportedModel(f"sparse initializers have no {cls.label} form")
         arrays = {}
         for t in model.graph.initializer:
-            cls.check_dtype(t.name, t.data_type, "initializer")
-            arrays[f"init:{t.name}"] = numpy_helper.to_array(t)
+            arrays[f"init:{t.name}"] = cls._array(t, t.name)
         opset = model_opset(model) or 1
-        nodes = [cls._plan_node(node, opset, arrays) for node in model.graph.node]
+        types = {vi.name: vi.type.tensor_type.elem_type  # declared types: CastLike's target
+                 for vi in list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output)
+                 if vi.type.HasField("tensor_type")}
+        types.update((t.name, t.data_type) for t in model.graph.initializer)
+        nodes = [cls._plan_node(node, opset, arrays, types) for node in model.graph.node]
         plan = {"nodes": nodes, "opset": opset, "inputs": graph_input_names(model),
-                "outputs": [o.name for o in model.graph.output]}
+                "outputs": [o.name for o in model.graph.output], "output_dtypes": output_dtypes}
+        declared = [vi.type.tensor_type.elem_type for vi in list(model.graph.input) + list(model.graph.output)
+                    if vi.type.HasField("tensor_type")]
+        if cls.widen and (any(dtype_name(e) in cls.widen for e in declared) or
+                          any(dtype_name(t.data_type) in cls.widen for t in model.graph.initializer) or
+                          '"narrow":' in json.dumps(nodes)):
+            plan["widened"] = True
+        if any(not vi.type.HasField("tensor_type") for vi in list(model.graph.input) + list(model.graph.output)):
+            plan["structured"] = True
         return plan, arrays
 
     @classmethod
-    def _plan_node(cls, node: onnx.NodeProto, opset: int, arrays: dict) -> dict:
+    def _plan_graph(cls, graph: onnx.GraphProto, opset: int, arrays: dict, types: dict | None = None) -> dict:
+        if graph.sparse_initializer:
+            raise UnsupportedModel(f"sparse initializers have no {cls.label} form")
+        inits = {}
+        for t in graph.initializer:
+            key = f"sub:{len(arrays)}"
+            arrays[key] = cls._array(t, t.name)
+            inits[t.name] = key
+        names = set(inits)
+        return {"nodes": [cls._plan_node(node, opset, arrays, types) for node in graph.node],
+                "inputs": [i.name for i in graph.input if i.name not in names],
+                "outputs": [o.name for o in graph.output], "initializers": inits}
+
+    @classmethod
+    def _plan_node(cls, node: onnx.NodeProto, opset: int, arrays: dict, types: dict | None = None) -> dict:
         attrs = {}
         for a in node.attribute:
             value = helper.get_attribute_value(a)
             if a.type == onnx.AttributeProto.TENSOR:
-                cls.check_dtype(f"{node.op_type}.{a.name}", value.data_type, "attribute")
                 key = f"attr:{len(arrays)}"
-                arrays[key] = numpy_helper.to_array(value)
+                arrays[key] = cls._array(value, f"{node.op_type}.{a.name}", "attribute")
                 value = {"$array": key}
-            elif a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+            elif a.type == onnx.AttributeProto.GRAPH:
+                value = {"$graph": cls._plan_graph(value, opset, arrays, types)}
+            elif a.type == onnx.AttributeProto.GRAPHS:
                 raise UnsupportedOperator(node.op_type, opset=opset, node=node.name or None,
-                                          where=f"{cls.where} (control flow subgraphs)")
+                                          where=f"{cls.where} (attribute {a.name})")
+            elif a.type == onnx.AttributeProto.TYPE_PROTO and node.op_type in _TYPE_ONLY:
+                continue
             elif a.type in _UNSUPPORTED_ATTRS:
                 raise UnsupportedOperator(node.op_type, opset=opset, node=node.name or None,
                                           where=f"{cls.where} (attribute {a.name})")
@@ -237,12 +329,76 @@ class RuntimeBackend(HubBackend):
             attrs[a.name] = value
         # Output types as numpy names, so the runtime side needs no ONNX type table.
         if node.op_type in ("Cast", "CastLike") and "to" in attrs:
-            attrs["to_dtype"] = cls.check_dtype(node.name or node.op_type, attrs["to"], "Cast target of")
-        for key in ("dtype", "output_datatype"):  # EyeLike, windows
-            if key in attrs and isinstance(attrs[key], int):
-                attrs["dtype_name"] = cls.check_dtype(node.name or node.op_type, attrs[key], "output type of")
+            attrs["to_dtype"] = cls._held(node, attrs["to"], "Cast target of", attrs)
+        if node.op_type == "CastLike" and len(node.input) > 1:
+            elem_type = (types or {}).get(node.input[1])
+            if elem_type and dtype_name(elem_type) in cls.widen:
+                cls._held(node, elem_type, "CastLike target of", attrs)
+        if node.op_type == "QuantizeLinear":  # the quantized type: output_dtype, else the zero point's
+            elem_type = attrs.get("output_dtype") or (
+                (types or {}).get(node.input[2]) if len(node.input) > 2 and node.input[2] else None) or \
+                onnx.TensorProto.UINT8
+            attrs["q_dtype"] = cls._held(node, elem_type, "output type of", attrs)
+        for key in ("dtype", "output_datatype", "output_dtype"):  # EyeLike, windows, DequantizeLinear
+            if key in attrs and isinstance(attrs[key], int) and attrs[key]:
+                attrs["dtype_name"] = cls._held(node, attrs[key], "output type of", attrs)
         return {"op": node.op_type, "domain": node.domain, "name": node.name, "inputs": list(node.input),
                 "outputs": list(node.output), "attrs": attrs}
+
+    @classmethod
+    def _held(cls, node, elem_type: int, what: str, attrs: dict) -> str:
+        """The dtype the runtime computes a typed result in; a widened one notes the real type.
+
+        ``narrow``: the declared dtype; ``narrow_min``/``narrow_max``: its range (integers
+        wrap into it, floats with ``saturate`` clip to it).
+        """
+        dtype = cls.check_dtype(node.name or node.op_type, elem_type, what)
+        if dtype not in cls.widen:
+            return dtype
+        attrs["narrow"] = dtype
+        np_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+        import ml_dtypes
+
+        if np.issubdtype(np_dtype, np.integer) or dtype in ("int4", "uint4", "int2", "uint2"):
+            info = ml_dtypes.iinfo(np_dtype)
+            attrs["narrow_min"], attrs["narrow_max"], attrs["narrow_int"] = int(info.min), int(info.max), True
+        else:
+            info = ml_dtypes.finfo(np_dtype)
+            attrs["narrow_min"], attrs["narrow_max"], attrs["narrow_int"] = float(info.min), float(info.max), False
+        return cls.widen[dtype]
+
+
+def _is_sequence(t) -> bool:
+    if t.HasField("optional_type"):
+        t = t.optional_type.elem_type
+    return t.HasField("sequence_type")
+
+
+def _feed(value, widen: dict, sequence: bool = False):
+    """An input as the runtime takes it: a sequence as a list of arrays, a narrow dtype widened."""
+    if value is None:
+        return None
+    if sequence and isinstance(value, (list, tuple)):
+        return [_feed(v, widen) for v in value]
+    value = np.asarray(value)
+    wide = widen.get(str(value.dtype))
+    return value.astype(wide) if wide else value
+
+
+def _narrow(value, dtype: str | None):
+    """An output back in its declared dtype (the runtime may have computed it in a wider one)."""
+    if dtype is None or not isinstance(value, np.ndarray) or str(value.dtype) == dtype:
+        return value
+    return value.astype(_np_dtype(dtype))
+
+
+def _np_dtype(name: str):
+    try:
+        return np.dtype(name)
+    except TypeError:
+        import ml_dtypes
+
+        return np.dtype(getattr(ml_dtypes, name))
 
 
 __all__ = ["RuntimeBackend", "RuntimeRep", "dtype_name"]

@@ -9,6 +9,11 @@ Two ways to run, both on MXNet's own kernels inside the runtime worker:
   signature. Used whenever the importer's table covers the model and the executor's
   first run agrees with the interpreter.
 
+Control flow (If, Loop, Scan, SequenceMap) and sequences/optionals run in the plan
+interpreter (``onnxhub.runtime_side.plans.PlanStore``) with MXNet kernels for every body
+op; types MXNet lacks are computed in a wider one (``widen`` below). Such models always
+take the interpreter.
+
 Plans, releases and the fast-path check are ``onnxhub.backend.runtime``'s.
 """
 
@@ -36,3 +41,20 @@ class MXNetBackend(RuntimeBackend):
     # numpy dtypes MXNet 1.9's numpy arrays hold; ONNX types outside this set cannot run on MXNet.
     dtypes = frozenset({"float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"})
     rep_class = MXNetRep
+    # Types MXNet 1.9 lacks, computed in a wider type it holds (inputs, initializers and tensor
+    # attributes widened by the hub, outputs cast back to the declared type). Exact:
+    # - uint16/int16 (in int32), uint32 (in int64), int4/uint4/int2/uint2 (in int8/uint8): every
+    #   op whose result fits the wider type; add/sub/mul/neg/bitwise/shifts wrap correctly because
+    #   the value is cast back (and a Cast to the narrow type wraps into its range at once);
+    # - uint64 (in int64, the same bits): add/sub/mul/bitwise/left shift always; comparisons,
+    #   division, right shift, min/max/sort only for values below 2**63;
+    # - bfloat16, float8 (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz), float4e2m1 (in float32, which holds
+    #   them exactly): a value rounded once, where it leaves the runtime (a graph output) -- casts,
+    #   (de)quantization, data movement. A Cast to float8 saturates (clips) in the runtime as ONNX
+    #   says. Not exact: a chain of float ops on these types inside one graph (ONNX rounds to
+    #   the narrow type after each op; here only at the output), or a Cast to one of them whose
+    #   result is used inside the graph. float8e8m0 and strings are refused.
+    widen = {"uint16": "int32", "int16": "int32", "uint32": "int64", "uint64": "int64",
+             "int4": "int8", "uint4": "uint8", "int2": "int8", "uint2": "uint8",
+             "bfloat16": "float32", "float8_e4m3fn": "float32", "float8_e4m3fnuz": "float32",
+             "float8_e5m2": "float32", "float8_e5m2fnuz": "float32", "float4_e2m1fn": "float32"}

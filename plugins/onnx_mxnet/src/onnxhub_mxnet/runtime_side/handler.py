@@ -33,7 +33,9 @@ def _plans():
 
         from .ops import TABLE
 
-        _PLANS = PlanStore(TABLE, to_array=lambda a: mnp.array(a, dtype=a.dtype), from_array=lambda x: x.asnumpy())
+        _PLANS = PlanStore(TABLE, to_array=lambda a: mnp.array(a, dtype=a.dtype), from_array=lambda x: x.asnumpy(),
+                           stack=lambda xs, axis: mnp.stack(xs, axis=axis),
+                           concat=lambda xs, axis: mnp.concatenate(xs, axis=axis))
     return _PLANS
 
 
@@ -58,7 +60,7 @@ def run_plan(params, arrays):
 
     npx.set_np()  # numpy semantics (0-d arrays, broadcasting) for the ops, only while they run
     try:
-        out = _plans().run(params["id"], arrays)
+        out = _plans().run(params["id"], arrays, params.get("sequences"), params.get("nones") or ())
         _mxnet().nd.waitall()
         return out
     finally:

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
                losses,
                nn,
                normalization,
+               quantize,
                reduce,
                resize,
                rnn,

@@ -131,3 +131,11 @@ def shrink(inputs, attrs):
     lambd, bias = attrs.get("lambd", 0.5), attrs.get("bias", 0.0)
     y = np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, np.zeros_like(x)))
     return [y.astype(x.dtype)]
+
+
+@TABLE.register("SwiGLU", since=26)
+def swiglu(inputs, attrs):
+    """a * sigmoid(alpha * a) * b."""
+    a, b = inputs
+    alpha = attrs.get("alpha", 1.0)
+    return [(a * npx.sigmoid(a * alpha) * b).astype(a.dtype)]

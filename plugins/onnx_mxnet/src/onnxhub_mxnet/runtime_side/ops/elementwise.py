@@ -109,14 +109,61 @@ def where(inputs, attrs):
     return [np.where(c, a, b)]
 
 
+def narrow(x, attrs):
+    """A value computed in a wider type made a value of the declared narrow type ``attrs["narrow"]``.
+
+    Integers wrap into the narrow range (two's complement, as a cast does); floats are
+    clipped to the narrow type's finite range when ``saturate`` (ONNX's default); their
+    rounding to the narrow precision happens where the value leaves the runtime.
+    """
+    lo, hi = attrs["narrow_min"], attrs["narrow_max"]
+    if attrs.get("narrow_int"):
+        if attrs["narrow"] == "uint64":
+            return x  # held as int64: the same bits
+        span = hi - lo + 1
+        return np.mod(x - lo, span) + lo if lo else np.mod(x, span)
+    if attrs["narrow"].startswith("float8") and attrs.get("saturate", 1):  # ONNX saturates float8 only
+        return np.clip(x, lo, hi)
+    return x
+
+
 @TABLE.register("Cast")
 def cast(inputs, attrs):
-    return [inputs[0].astype(attrs["to_dtype"])]
+    x = inputs[0]
+    if "narrow" in attrs and attrs.get("narrow_int") and onp.issubdtype(x.dtype, onp.floating):
+        x = x.astype("float64")  # MXNet's trunc/round refuse float16
+        if attrs["narrow"] in ("int4", "uint4", "int2", "uint2"):  # ONNX rounds to nearest even there
+            x = np.round(x)
+        else:
+            x = np.trunc(x)
+        y = narrow(x.astype("float64"), attrs).astype(attrs["to_dtype"])
+        return [y]
+    y = x.astype(attrs["to_dtype"])
+    return [narrow(y, attrs) if "narrow" in attrs else y]
 
 
 @TABLE.register("CastLike")
 def cast_like(inputs, attrs):
+    if "narrow" in attrs:  # ``like`` has a type MXNet lacks (the hub named it): as Cast
+        return cast([inputs[0]], dict(attrs, to_dtype=str(inputs[1].dtype)))
     return [inputs[0].astype(inputs[1].dtype)]
+
+
+@TABLE.register("BitShift")
+def bit_shift(inputs, attrs):
+    """x << s as x * 2**s (int64, cast back: wraps as a shift does), x >> s as floor(x / 2**s)
+    (float64: arithmetic for signed x). A shift count that is negative or at least the width
+    gives the full-width result: 0, or -1 for a right shift of a negative value."""
+    x, s = inputs
+    count = s.astype("float64")
+    out_of_range = (count < 0).astype("int8") + (count > 62).astype("int8") > 0
+    count = np.where(out_of_range, np.full(count.shape, 63.0, dtype="float64"), count)
+    if attrs.get("direction") == "LEFT":
+        factor = np.power(np.full(count.shape, 2, dtype="int64"), np.minimum(count, 62.0).astype("int64"))
+        y = x.astype("int64") * factor
+        return [np.where(out_of_range, np.zeros(y.shape, dtype="int64"), y).astype(x.dtype)]
+    factor = np.power(np.full(count.shape, 2.0, dtype="float64"), count)
+    return [np.floor(np.true_divide(x.astype("float64"), factor)).astype(x.dtype)]
 
 
 @TABLE.register("Dropout")

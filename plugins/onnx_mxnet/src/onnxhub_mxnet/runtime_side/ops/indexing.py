@@ -77,3 +77,107 @@ def nonzero(inputs, attrs):
     x = inputs[0]
     idx = np.nonzero(x.reshape(1, -1) if x.ndim == 0 else x)
     return [np.stack([i.astype("int64") for i in idx], axis=0)]
+
+
+_REDUCE = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "max": np.maximum, "min": np.minimum}
+
+
+def _scatter_into(data, targets, updates, reduction):
+    """``data`` (flat) with ``updates`` (flat, one per target) written at ``targets`` (host ints).
+
+    Without a reduction and without repeated targets one indexed assignment does it;
+    otherwise the updates apply in order, each with MXNet's kernel for the reduction.
+    """
+    out = data.copy()
+    if reduction in (None, "none") and len(set(targets)) == len(targets):
+        if targets:
+            out[np.array(targets, dtype="int64")] = updates
+        return out
+    combine = _REDUCE.get(reduction)
+    for i, t in enumerate(targets):
+        out[t] = updates[i] if combine is None else combine(out[t], updates[i])
+    return out
+
+
+def _scatter_elements(inputs, attrs):
+    """ScatterElements (and Scatter, its old name): flat targets from the indices (metadata)."""
+    import numpy as onp
+
+    data, idx, updates = inputs
+    axis = attrs.get("axis", 0) % data.ndim
+    index = idx.asnumpy().astype("int64")
+    index = onp.where(index < 0, index + data.shape[axis], index)
+    coords = list(onp.indices(index.shape))
+    coords[axis] = index
+    targets = onp.ravel_multi_index(tuple(coords), data.shape).reshape(-1).tolist()
+    flat = _scatter_into(data.reshape(-1), targets, updates.reshape(-1), attrs.get("reduction"))
+    return [flat.reshape(data.shape)]
+
+
+TABLE.add("ScatterElements", _scatter_elements, since=11)
+TABLE.add("Scatter", _scatter_elements, until=10)
+
+
+@TABLE.register("ScatterND")
+def scatter_nd(inputs, attrs):
+    """ScatterND: each index tuple names a slice of ``data``; slices are rows of the reshaped data."""
+    import numpy as onp
+
+    data, idx, updates = inputs
+    index = idx.asnumpy().astype("int64")
+    k = index.shape[-1]
+    lead = data.shape[:k]
+    index = index.reshape(-1, k)
+    index = onp.where(index < 0, index + onp.array(lead, dtype="int64"), index)
+    targets = onp.ravel_multi_index(tuple(index.T), lead).tolist() if k else [0] * len(index)
+    rows = 1
+    for d in lead:
+        rows *= d
+    width = 1
+    for d in data.shape[k:]:
+        width *= d
+    out = _scatter_into(data.reshape(rows, width), targets, updates.reshape(-1, width), attrs.get("reduction"))
+    return [out.reshape(data.shape)]
+
+
+@TABLE.register("Unique", since=11)
+def unique(inputs, attrs):
+    """MXNet's unique (sorted); ``sorted=0`` reorders by first occurrence with MXNet's argsort."""
+    x = inputs[0]
+    axis = attrs.get("axis")
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    else:
+        axis = axis % x.ndim
+    y, first, inverse, counts = np.unique(x, return_index=True, return_inverse=True, return_counts=True,
+                                          axis=axis if x.ndim > 1 else None)
+    if not attrs.get("sorted", 1):
+        order = np.argsort(first).astype("int64")
+        y = np.take(y, order, axis=axis)
+        first, counts = np.take(first, order), np.take(counts, order)
+        inverse = np.take(np.argsort(order).astype("int64"), inverse)
+    return [y.astype(x.dtype), first.astype("int64"), inverse.reshape(-1).astype("int64"), counts.astype("int64")]
+
+
+@TABLE.register("TensorScatter", since=24)
+def tensor_scatter(inputs, attrs):
+    """A KV-cache write: each batch's update rows go to its write index on ``axis`` (wrapping when
+    circular), as one ScatterND-style assignment of slices."""
+    import numpy as onp
+
+    cache, update = inputs[0], inputs[1]
+    where = inputs[2] if len(inputs) > 2 and inputs[2] is not None else None
+    axis = attrs.get("axis", -2) % cache.ndim
+    if axis == 0:
+        raise NotImplementedError("TensorScatter along the batch axis")
+    starts = where.asnumpy().reshape(-1).astype("int64").tolist() if where is not None else [0] * cache.shape[0]
+    circular = attrs.get("mode", "linear") == "circular"
+    size, steps = cache.shape[axis], update.shape[axis]
+    out = cache.copy()
+    prefix = list(onp.ndindex(*cache.shape[:axis]))
+    for idx in prefix:
+        for s in range(steps):
+            t = starts[idx[0]] + s
+            out[tuple(idx) + (t % size if circular else t,)] = update[tuple(idx) + (s,)]
+    return [out]

@@ -5,7 +5,24 @@ from mxnet import np
 from .common import TABLE, ints
 
 
-def _reduce(fn, post=None, pre=None):
+def _empty(x, axes, keep, identity):
+    """A reduction over an empty set: ONNX's identity value (MXNet refuses or mis-shapes these)."""
+    import numpy as onp
+
+    axes = axes if axes is not None else tuple(range(x.ndim))
+    shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keep or i not in axes)
+    dtype = onp.dtype(x.dtype).name
+    kind, value = onp.dtype(dtype).kind, identity
+    if kind == "b" and identity in (onp.inf, -onp.inf):  # max of nothing: False, min: True
+        value = identity > 0
+    elif kind in "iu" and identity in (onp.inf, -onp.inf):
+        info = onp.iinfo(dtype)
+        value = int(info.max if identity > 0 else info.min)
+    return np.full(shape, value, dtype=dtype)
+
+
+
+def _reduce(fn, post=None, pre=None, identity=None):
     def run(inputs, attrs):
         x = inputs[0]
         axes = attrs.get("axes")
@@ -18,22 +35,25 @@ def _reduce(fn, post=None, pre=None):
                 return [x]
             axes = None
         axes = tuple(a % x.ndim for a in axes) if axes else None
+        if x.size == 0 and identity is not None:
+            return [_empty(x, axes, keep, identity)]
         y = x if pre is None else pre(x)
         out = fn(y, axis=axes, keepdims=keep)
         return [(out if post is None else post(out)).astype(x.dtype)]
     return run
 
 
-TABLE.add("ReduceSum", _reduce(np.sum))
+_INF = float("inf")
+TABLE.add("ReduceSum", _reduce(np.sum, identity=0))
 TABLE.add("ReduceMean", _reduce(np.mean))
-TABLE.add("ReduceMax", _reduce(np.max))
-TABLE.add("ReduceMin", _reduce(np.min))
-TABLE.add("ReduceProd", _reduce(np.prod))
-TABLE.add("ReduceSumSquare", _reduce(np.sum, pre=lambda x: x * x))
-TABLE.add("ReduceL1", _reduce(np.sum, pre=np.abs))
-TABLE.add("ReduceL2", _reduce(np.sum, pre=lambda x: x * x, post=np.sqrt))
-TABLE.add("ReduceLogSum", _reduce(np.sum, post=np.log))
-TABLE.add("ReduceLogSumExp", _reduce(np.sum, pre=np.exp, post=np.log))
+TABLE.add("ReduceMax", _reduce(np.max, identity=-_INF))
+TABLE.add("ReduceMin", _reduce(np.min, identity=_INF))
+TABLE.add("ReduceProd", _reduce(np.prod, identity=1))
+TABLE.add("ReduceSumSquare", _reduce(np.sum, pre=lambda x: x * x, identity=0))
+TABLE.add("ReduceL1", _reduce(np.sum, pre=np.abs, identity=0))
+TABLE.add("ReduceL2", _reduce(np.sum, pre=lambda x: x * x, post=np.sqrt, identity=0))
+TABLE.add("ReduceLogSum", _reduce(np.sum, post=np.log, identity=-_INF))
+TABLE.add("ReduceLogSumExp", _reduce(np.sum, pre=np.exp, post=np.log, identity=-_INF))
 
 
 def _arg(fn):

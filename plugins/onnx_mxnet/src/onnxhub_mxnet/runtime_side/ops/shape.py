@@ -111,7 +111,13 @@ def expand(inputs, attrs):
 
 @TABLE.register("Tile")
 def tile(inputs, attrs):
-    return [np.tile(inputs[0], tuple(ints(inputs[1])))]
+    x, reps = inputs[0], ints(inputs[1])
+    if x.ndim <= 2:
+        return [np.tile(x, tuple(reps))]
+    for axis, r in enumerate(reps):  # MXNet's tile broadcasts through 2 * rank dims (at most 5 of them)
+        if r != 1:
+            x = np.concatenate([x] * r, axis=axis) if r else x[(slice(None),) * axis + (slice(0, 0),)]
+    return [x]
 
 
 def _pad(x, mode, pads, value, axes):
@@ -127,6 +133,13 @@ def _pad(x, mode, pads, value, axes):
         return [np.pad(x, width, mode="reflect")]
     if mode == "edge":
         return [np.pad(x, width, mode="edge")]
+    if mode == "wrap" and all(0 <= b <= x.shape[a] and 0 <= e <= x.shape[a] for a, (b, e) in enumerate(width)):
+        for a, (b, e) in enumerate(width):
+            lead = (slice(None),) * a
+            parts = ([x[lead + (slice(x.shape[a] - b, None),)]] if b else []) + [x] + \
+                ([x[lead + (slice(0, e),)]] if e else [])
+            x = np.concatenate(parts, axis=a) if len(parts) > 1 else x
+        return [x]
     raise NotImplementedError("Pad mode %s" % mode)
 
 
@@ -176,3 +189,26 @@ def reverse_sequence(inputs, attrs):
         row = np.take(x, np.array([b], dtype="int64"), axis=batch_axis)
         outs.append(np.take(row, order, axis=time_axis))
     return [np.concatenate(outs, axis=batch_axis)]
+
+
+@TABLE.register("CenterCropPad", since=18)
+def center_crop_pad(inputs, attrs):
+    """Crop (centre, extra row at the end) or zero-pad (centre, extra at the end) each axis to ``shape``."""
+    from mxnet import np as mnp
+
+    x, target = inputs[0], ints(inputs[1])
+    axes = [a % x.ndim for a in attrs["axes"]] if attrs.get("axes") else list(range(x.ndim))
+    index = [slice(None)] * x.ndim
+    width = [(0, 0)] * x.ndim
+    for axis, size in zip(axes, target):
+        have = x.shape[axis]
+        if have > size:
+            start = (have - size) // 2
+            index[axis] = slice(start, start + size)
+        elif have < size:
+            begin = (size - have) // 2
+            width[axis] = (begin, size - have - begin)
+    y = x[tuple(index)]
+    if any(w != (0, 0) for w in width):
+        y = mnp.pad(y, tuple(width), mode="constant")
+    return [y]
