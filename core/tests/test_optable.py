@@ -70,3 +70,9 @@ def test_valid_python_36_syntax_and_stdlib_only():
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"onnxhub"} | set(sys.stdlib_module_names)
+
+
+def test_families_group_by_module_and_doc():
+    table = make_table()
+    assert table.families() == [("test_optable", "", ["ReduceMean", "Relu", "Tanh"]),
+                                ("test_optable", "Axes as an attribute.", ["ReduceMean"])]

@@ -153,6 +153,15 @@ class OpTable(object):
         """Every registration, sorted by domain, op and opset."""
         return [e for key in sorted(self._entries) for e in self._entries[key]]
 
+    def families(self):
+        """``[(family, doc, ops)]`` for generated docs: registrations grouped by the module
+        their function lives in (``ops/nn.py`` -> ``"nn"``) and its docstring's first line."""
+        groups = {}
+        for e in self.entries():
+            family = getattr(e.fn, "__module__", "").rsplit(".", 1)[-1]
+            groups.setdefault((family, e.doc()), []).append(e.op)
+        return [(family, doc, sorted(ops, key=str.lower)) for (family, doc), ops in sorted(groups.items())]
+
     def rows(self):
         """One dict per registration, for generated docs: domain, op, since, until, doc, meta."""
         return [{"domain": e.domain, "op": e.op, "since": e.since, "until": e.until, "doc": e.doc(),

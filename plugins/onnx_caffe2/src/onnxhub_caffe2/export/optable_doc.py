@@ -12,10 +12,6 @@ def markdown(heading: str = "#") -> str:
     from .exporter import EXPORTER, TABLE
 
     low, high = EXPORTER.min_opset, EXPORTER.max_opset
-    rows = {}
-    for entry in TABLE.entries():
-        fn = entry.fn
-        rows.setdefault((fn.__module__.rsplit(".", 1)[-1], entry.doc()), []).append(entry.op)
     ops = TABLE.ops()
     lines = [f"{heading} Caffe2 operators", "",
              f"Generated from the exporter's operator table: {len(ops)} Caffe2 operator types, written at "
@@ -23,8 +19,7 @@ def markdown(heading: str = "#") -> str:
              "types outside the table are one `UnsupportedOperator` error naming each type with the net and "
              "the index of an op that uses it.",
              "", "| family | Caffe2 ops | ONNX |", "|---|---|---|"]
-    for (family, doc), names in sorted(rows.items()):
-        names = sorted(names, key=str.lower)
+    for family, doc, names in TABLE.families():
         lines.append(f"| {family} | {', '.join(f'`{o}`' for o in names)} | {doc} |")
     return "\n".join(lines) + "\n"
 

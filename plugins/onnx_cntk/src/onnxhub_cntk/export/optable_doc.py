@@ -10,10 +10,6 @@ def markdown() -> str:
     from .exporter import EXPORTER, TABLE
 
     low, high = EXPORTER.min_opset, EXPORTER.max_opset
-    rows = {}
-    for entry in TABLE.entries():
-        fn = entry.fn
-        rows.setdefault((fn.__module__.rsplit(".", 1)[-1], entry.doc()), []).append(entry.op)
     ops = TABLE.ops()
     lines = ["# CNTK operators", "",
              f"Generated from the exporter's operator table: {len(ops)} CNTK primitive operators, written at "
@@ -22,8 +18,7 @@ def markdown() -> str:
              "checks every operator of a model before converting: ops outside the table are one "
              "`UnsupportedOperator` error naming each op and a function that uses it.",
              "", "| family | CNTK ops | ONNX |", "|---|---|---|"]
-    for (family, doc), names in sorted(rows.items()):
-        names = sorted(names, key=str.lower)
+    for family, doc, names in TABLE.families():
         lines.append(f"| {family} | {', '.join(f'`{o}`' for o in names)} | {doc} |")
     return "\n".join(lines) + "\n"
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2
 
-_F = descriptor_pb2.FieldDescriptorProto
+from onnxhub.protoschema import add_enums, add_field, message_classes
+
 _PACKAGE = "CNTK.proto"
 
 # (name, number, type, label, type_name or None, oneof index or None)
@@ -78,26 +79,14 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
         if path in _ONEOFS:
             msg.oneof_decl.add(name=_ONEOFS[path])
         for name, number, type_, label, type_name, oneof in fields:
-            field = msg.field.add(name=name, number=number, type=getattr(_F, "TYPE_" + type_),
-                                  label=getattr(_F, "LABEL_" + label))
-            if type_name:
-                field.type_name = f".{_PACKAGE}.{type_name}"
+            field = add_field(msg, name, number, type_, label, type_name, _PACKAGE)
             if oneof is not None:
                 field.oneof_index = oneof
-    for path, values in _ENUMS.items():
-        outer, _, inner = path.rpartition(".")
-        enum = protos[outer].enum_type.add(name=inner)
-        for name, number in values:
-            enum.value.add(name=name, number=number)
+    add_enums(protos, _ENUMS)
     return fdp
 
 
 @cache
 def messages() -> dict:
     """``{"Dictionary": class, "DictionaryValue": class, ...}``, in a private descriptor pool."""
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(_file_descriptor())
-    get = getattr(message_factory, "GetMessageClass", None)
-    if get is None:  # protobuf < 4.22
-        get = message_factory.MessageFactory(pool).GetPrototype
-    return {name: get(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in ("Dictionary", "DictionaryValue")}
+    return message_classes(_file_descriptor(), ("Dictionary", "DictionaryValue"))
