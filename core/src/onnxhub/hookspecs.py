@@ -67,6 +67,12 @@ def register_importers(register):
     receives a checked ``onnx.ModelProto`` (external data already loaded safely) and
     an empty staging folder; it writes the framework's files there and returns their
     paths. onnxhub moves them into place atomically, so a failure leaves nothing.
+    Options arrive only when the user gives them: ``input_shapes`` (``{name: [dims]}``,
+    from ``--input-shape``, already parsed and checked) and any ``--option KEY=VALUE``
+    (the value JSON-decoded when it parses: ``3``, ``true``, ``"text"``). Raise
+    ``UsageError`` for an option you do not know, ``UnsupportedOperator`` for ops
+    outside your table (all of them in one error), ``UnsupportedModel`` for a type or
+    opset the framework cannot represent.
     """
 
 
@@ -84,9 +90,11 @@ def register_exporters(register):
     corrupt input, ``UnsupportedOperator`` for ops outside the table (all of them in
     one error) and ``UsageError`` for an opset outside the exporter's window or a bad
     option. ``ExporterSpec.patterns`` lets ``onnxhub export`` pick the exporter by
-    file name. Options come from the command line only when given:
-    ``input_shapes`` (``["NAME=1,3,224,224", ...]``, see ``onnxhub.export.parse_shapes``)
-    and ``static_batch``.
+    file name. Options arrive only when the user gives them: ``input_shapes``
+    (``{name: [dims]}`` from ``--input-shape``, parsed and checked once by the CLI; a
+    Python caller may pass the CLI's ``["NAME=1,3,224,224"]`` form too, which
+    ``onnxhub.export.parse_shapes`` accepts), ``static_batch`` (``True``: keep the
+    first dimension fixed) and any ``--option KEY=VALUE`` (JSON-decoded value).
 
     Streaming export: a target may also offer ``export_streaming(files, opset,
     **options) -> (model, [(name, array)])``, the model without initializers plus

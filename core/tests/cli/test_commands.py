@@ -256,3 +256,19 @@ def test_api_page_lists_model_opset():
     from onnxhub.scaffold import BACKEND
 
     assert "model_opset" in BACKEND  # what the scaffold imports is documented
+
+
+def test_converter_options_are_parsed_once_and_checked(tiny_model, tmp_path):
+    """--input-shape arrives as {name: dims}; import takes it and --option too; bad dims are usage errors."""
+    import argparse
+
+    from onnxhub.cli.commands import converter_options
+
+    args = argparse.Namespace(input_shape=["x=2,4"], option=["name=\"tiny\"", "level=3"], static_batch=True)
+    assert converter_options(args) == {"input_shapes": {"x": [2, 4]}, "name": "tiny", "level": 3,
+                                       "static_batch": True}
+    for bad in ("x=-1,4", "x=1,9223372036854775808", "x=0,4"):
+        r = run_cli("import", tiny_model, "--to", "nosuch", "-o", tmp_path / "o", "--input-shape", bad)
+        assert r.returncode == 2 and "--input-shape x: dimensions must be between 1 and" in r.stderr, r.stderr
+    r = run_cli("import", tiny_model, "--to", "nosuch", "-o", tmp_path / "o", "--option", "novalue")
+    assert r.returncode == 2 and "--option 'novalue' must look like KEY=VALUE" in r.stderr

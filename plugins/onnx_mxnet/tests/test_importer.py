@@ -150,3 +150,19 @@ def test_backend_graph_executor_caches_one_binding_per_shape(mxnet, tmp_path):
         (y,) = rep.run([truth["x"][:batch]])
         assert_close(y, truth["y"][:batch], what=f"batch {batch}")
     assert len(rep.executors) == 2  # batch 2 and batch 1, each bound once
+
+
+def test_import_takes_input_shape_and_options(tmp_path):
+    """`onnxhub import` passes --input-shape (parsed once) and --option KEY=VALUE to the importer."""
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    path = tmp_path / "tiny.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    r = run_cli("import", path, "--to", "mxnet", "-o", tmp_path / "out", "--input-shape", "x=5,3",
+                "--option", 'name="mine"')
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "mine-symbol.json").is_file() and (tmp_path / "out" / "mine-0000.params").is_file()
+    r = run_cli("import", path, "--to", "mxnet", "-o", tmp_path / "out2", "--option", "bogus=1")
+    assert r.returncode == 2 and "unknown MXNet importer option(s): bogus" in r.stderr
+    assert not (tmp_path / "out2").exists()

@@ -154,31 +154,38 @@ def verify(args):
 
 
 # -- converters ------------------------------------------------------------------
-def export_options(args) -> dict:
-    """Exporter options given on the command line (only those set, so any exporter accepts the call)."""
-    options = {}
+def converter_options(args) -> dict:
+    """Options given on the command line for an importer or exporter, parsed once.
+
+    Only those set are passed, so any converter accepts the call: ``input_shapes``
+    (``{name: [dims]}``), ``static_batch`` (``True``) and every ``--option KEY=VALUE``
+    (JSON values). The hook docstrings list what each kind of converter receives.
+    """
+    from ..export.shapes import parse_shapes
+
+    options = _parse_pairs(getattr(args, "option", []), "--option", _option_value)
     if args.input_shape:
-        options["input_shapes"] = args.input_shape
-    if args.static_batch:
+        options["input_shapes"] = parse_shapes(args.input_shape)
+    if getattr(args, "static_batch", False):
         options["static_batch"] = True
     return options
 
 
 def import_(args):
-    written = api.import_model(args.model, args.to, args.output, force=args.force)
+    written = api.import_model(args.model, args.to, args.output, force=args.force, **converter_options(args))
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
 
 
 def export(args):
     ir, opset = api.export_to_file(args.files, args.output, source=args.source, opset=args.opset, force=args.force,
-                                   **export_options(args))
+                                   **converter_options(args))
     sys.stdout.write(f"wrote {args.output} (opset {opset}, IR {ir})\n")
 
 
 def convert(args):
     written = api.convert(args.files, args.source, args.target, args.output, opset=args.opset, force=args.force,
-                          **export_options(args))
+                          **converter_options(args))
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
 

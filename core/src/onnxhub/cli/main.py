@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL.onnx")
     p.add_argument("--to", required=True, metavar="FRAMEWORK", help="importer name (see list-importers)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
+    _add_converter_options(p, "importer")
     p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier output of this kind "
                    "(a folder holding anything else is never touched)")
 
@@ -116,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", metavar="FRAMEWORK", help="exporter name (default: guessed from file names)")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset to write (default 17)")
-    _add_export_options(p)
+    _add_converter_options(p, "exporter")
+    p.add_argument("--static-batch", action="store_true",
+                   help="keep the first input dimension fixed instead of a dynamic 'batch'")
     p.add_argument("--force", action="store_true", help="overwrite an existing regular file (never an input, a device or a link)")
 
     p = command("convert", "export from framework A, then import into framework B")
@@ -125,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="target", required=True, metavar="B")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--opset", type=int, default=17)
-    _add_export_options(p)
+    _add_converter_options(p, "exporter")
+    p.add_argument("--static-batch", action="store_true",
+                   help="keep the first input dimension fixed instead of a dynamic 'batch'")
     p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier import to B "
                    "(a folder holding anything else is never touched)")
 
@@ -181,11 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_export_options(p) -> None:
+def _add_converter_options(p, who: str) -> None:
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1,3,224,224",
-                   help="shape of a model input, for formats that do not record it (repeatable)")
-    p.add_argument("--static-batch", action="store_true",
-                   help="keep the first input dimension fixed instead of a dynamic 'batch'")
+                   help="shape of a model input: for formats that do not record it, or to fix free dims (repeatable)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"any other {who} option (JSON values: 3, true, \"text\"; see the {who}'s docs; repeatable)")
 
 
 def _add_model_inputs(p) -> None:
