@@ -1,19 +1,23 @@
 """The whole plugin contract of onnxhub.
 
-A plugin is a module named by an entry point in the group ``onnxhub``::
+A plugin is a module named by an entry point in the group ``onnxhub``:
 
-    # pyproject.toml of your distribution
-    [project.entry-points.onnxhub]
-    myframework = "onnxhub_myframework.plugin"
+```toml
+# pyproject.toml of your distribution
+[project.entry-points.onnxhub]
+myframework = "onnxhub_myframework.plugin"
+```
 
-and implements any of the hooks below with the ``onnxhub.hookimpl`` marker::
+and implements any of the hooks below with the ``onnxhub.hookimpl`` marker:
 
-    from onnxhub import hookimpl, BackendSpec
+```python
+from onnxhub import hookimpl, BackendSpec
 
-    @hookimpl
-    def register_backends(register):
-        register(BackendSpec(name="myframework", summary="...",
-                             target="onnxhub_myframework.backend:MyBackend"))
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(name="myframework", summary="...",
+                         target="onnxhub_myframework.backend:MyBackend"))
+```
 
 Rules that apply to every hook:
 
@@ -40,9 +44,6 @@ hookspec = pluggy.HookspecMarker("onnxhub")
 def register_backends(register):
     """Register execution backends.
 
-    :param register: call ``register(BackendSpec(...))`` once per backend.
-    :return: nothing.
-
     Called at discovery. ``BackendSpec.target`` must name an
     ``onnx.backend.base.Backend``-compatible class: ``prepare(model, device="CPU",
     **options) -> BackendRep`` whose ``run(inputs)`` takes a list of arrays in
@@ -53,15 +54,15 @@ def register_backends(register):
     for IR/opset versions it cannot take and ``UnsupportedOperator`` for ops it lacks.
     ``BackendSpec.devices`` should list only devices usable on this machine; find
     them without importing the framework (files, ``importlib.util.find_spec``).
+
+    :param register: call ``register(BackendSpec(...))`` once per backend.
+    :return: nothing.
     """
 
 
 @hookspec
 def register_importers(register):
     """Register importers (ONNX model -> framework files).
-
-    :param register: call ``register(ImporterSpec(...))`` once per importer.
-    :return: nothing.
 
     Called at discovery. The target's ``import_model(model, output_dir, **options)``
     receives a checked ``onnx.ModelProto`` (external data already loaded safely) and
@@ -73,15 +74,15 @@ def register_importers(register):
     ``UsageError`` for an option you do not know, ``UnsupportedOperator`` for ops
     outside your table (all of them in one error), ``UnsupportedModel`` for a type or
     opset the framework cannot represent.
+
+    :param register: call ``register(ImporterSpec(...))`` once per importer.
+    :return: nothing.
     """
 
 
 @hookspec
 def register_exporters(register):
     """Register exporters (framework files -> ONNX model).
-
-    :param register: call ``register(ExporterSpec(...))`` once per exporter.
-    :return: nothing.
 
     Called at discovery. The target's ``export(files, opset=17, **options)`` gets
     the user's file paths and returns an ``onnx.ModelProto`` that passes
@@ -107,6 +108,9 @@ def register_exporters(register):
     outputs must carry their types, as ``export`` would give them. ``export_model()``
     and ``convert`` still call ``export``. ``onnxhub.export.Exporter`` gives both
     methods from one ``build``, and ``GraphBuilder.finish`` returns this pair.
+
+    :param register: call ``register(ExporterSpec(...))`` once per exporter.
+    :return: nothing.
     """
 
 
@@ -114,10 +118,10 @@ def register_exporters(register):
 def register_runtimes(register):
     """Register isolated runtimes (managed virtual environments) a plugin needs.
 
-    :param register: call ``register(RuntimeSpec(...))`` once per runtime.
-    :return: nothing.
-
     Called at discovery. ``onnxhub runtime install NAME`` builds the environment from
     the spec; backends and converters that name the runtime run their framework in
     a worker process inside it (see ``onnxhub.runtime``).
+
+    :param register: call ``register(RuntimeSpec(...))`` once per runtime.
+    :return: nothing.
     """
