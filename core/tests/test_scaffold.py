@@ -86,8 +86,16 @@ def test_scaffolded_plugins_install_in_a_fresh_venv_and_are_discovered(tmp_path)
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = str(env_dir / "bin" / "python")
+    # Built as wheels, as a plugin author publishes them, then installed beside the hub.
+    wheels = tmp_path / "wheelhouse"
+    built = subprocess.run([py, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps", "-w", wheels,
+                            *(str(tmp_path / f"onnxhub-{n}") for n in projects)],
+                           capture_output=True, text=True, timeout=900)
+    if built.returncode != 0:
+        pytest.fail(f"pip wheel failed: {built.stderr[-2000:]}")
+    assert sorted(w.name.split("-")[0] for w in wheels.glob("*.whl")) == ["onnxhub_acme_backend", "onnxhub_acme_io"]
     pip = subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{REPO / 'core'}[test]",
-                          *(str(tmp_path / f"onnxhub-{n}") for n in projects)],
+                          *(str(w) for w in sorted(wheels.glob("*.whl")))],
                          capture_output=True, text=True, timeout=900)
     if pip.returncode != 0:
         pytest.fail(f"pip install failed: {pip.stderr[-2000:]}")
