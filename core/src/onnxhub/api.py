@@ -7,7 +7,7 @@ import importlib
 import os
 from pathlib import Path
 
-from .errors import InvalidModel, PluginError, UsageError
+from .errors import InvalidModel, OnnxHubError, PluginError, UsageError
 from .registry import get_registry
 from .specs import load_target
 
@@ -77,9 +77,13 @@ def get_backend(name: str):
     if ":" in name:
         module, _, attr = name.partition(":")
         try:
-            return load_target(name) if attr else importlib.import_module(module)
+            impl = load_target(name) if attr else importlib.import_module(module)
         except Exception as exc:
             raise PluginError(f"cannot load backend {name!r}: {exc}") from exc
+        missing = [m for m in ("prepare", "supports_device") if not callable(getattr(impl, m, None))]
+        if missing:
+            raise UsageError(f"{name!r} is not an ONNX backend (it has no {' or '.join(missing)}())")
+        return impl
     return _usable("backend", name)
 
 
@@ -96,19 +100,86 @@ def backend_for(backend=None, device: str = "cpu"):
     """``(name, backend class)`` for ``backend`` on ``device``, resolved and loaded once.
 
     ``backend`` is a registered name, ``"module:Attribute"`` (see ``get_backend``), ``None``
-    for the default on ``device``, or an already-resolved backend class (returned as is,
-    after the device check). Callers that run several steps resolve once and pass the
+    for the default on ``device``, an already-resolved backend class, or the ``(name, class)``
+    pair this returned (returned as is, after the device check). Callers that run several steps resolve once and pass the
     class on.
     """
     if backend is None or isinstance(backend, str):
         name = backend or default_backend(device)
         impl = get_backend(name)
+    elif isinstance(backend, tuple):  # (name, class) as backend_for returned it
+        name, impl = backend
     else:
         impl = backend
         name = getattr(impl, "name", None) or getattr(impl, "__name__", repr(impl))
-    if not impl.supports_device(device):
+    try:
+        offered = impl.supports_device(device)
+    except Exception as exc:
+        raise PluginError(f"backend {name!r}{_plugin_of(name)} failed in supports_device({device!r}): "
+                          f"{_first_line(exc)}") from exc
+    if not offered:
         raise UsageError(f"backend {name!r} does not offer device {device!r} here")
     return name, impl
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _plugin_of(name) -> str:
+    """`` (plugin 'x')`` for a registered backend name, else ``""``."""
+    item = get_registry().items["backend"].get(name) if isinstance(name, str) else None
+    return f" (plugin {item.plugin!r})" if item is not None else ""
+
+
+def check_outputs(model, outputs, backend: str = "backend") -> list:
+    """``outputs`` as a list of arrays matching the graph's declared outputs, else ``PluginError``.
+
+    Checked: a list or tuple (not a string or dict), one array per declared output, each
+    with the declared dtype, rank and static dims. ``backend`` names who produced them.
+    """
+    import numpy as np
+    from onnx import helper
+
+    who = f"backend {backend!r}{_plugin_of(backend)}"
+    declared = list(model.graph.output)
+    if isinstance(outputs, (str, bytes, dict)) or outputs is None or not hasattr(outputs, "__len__"):
+        raise PluginError(f"{who} returned {type(outputs).__name__}, not a list of {len(declared)} output array(s)")
+    outputs = list(outputs)
+    if len(outputs) != len(declared):
+        raise PluginError(f"{who} returned {len(outputs)} output(s); the model declares {len(declared)}")
+    checked = []
+    for vi, value in zip(declared, outputs):
+        if not vi.type.HasField("tensor_type"):  # a sequence, map or optional: returned as the backend gives it
+            checked.append(value)
+            continue
+        if isinstance(value, (str, bytes, dict)) or value is None:
+            raise PluginError(f"{who} returned {type(value).__name__} for output {vi.name!r}, not an array")
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:
+            raise PluginError(f"{who} returned something that is not an array for output {vi.name!r}: "
+                              f"{_first_line(exc)}") from exc
+        tt = vi.type.tensor_type
+        if tt.elem_type:
+            try:
+                want = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type))
+            except (KeyError, TypeError, ValueError):
+                want = None
+            if want is not None and want.kind in "biufc" and arr.dtype != want:
+                raise PluginError(f"{who} returned {arr.dtype} for output {vi.name!r}; the model declares {want}")
+            if tt.HasField("shape"):
+                # A negative dim_value (Paddle2ONNX writes -1) means "unknown", like a dim_param.
+                dims = [d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else None for d in tt.shape.dim]
+                bad = arr.ndim != len(dims) or any(d is not None and d != s for d, s in zip(dims, arr.shape))
+                if bad:
+                    want_shape = "x".join("?" if d is None else str(d) for d in dims) or "scalar"
+                    got = "x".join(map(str, arr.shape)) or "scalar"
+                    raise PluginError(f"{who} returned shape {got} for output {vi.name!r}; the model declares "
+                                      f"{want_shape}")
+        checked.append(arr)
+    return checked
 
 
 def load_model(model, check: bool = True):
@@ -126,9 +197,22 @@ def run(model, inputs, backend=None, device: str = "cpu", *, checked: bool = Fal
     ``options`` go to the backend's ``prepare``.
     """
     proto = load_model(model, check=not checked)
-    _, impl = backend_for(backend, device)
-    rep = impl.prepare(proto, device, **options)
-    outputs = rep.run(inputs)
+    name, impl = backend_for(backend, device)
+    who = f"backend {name!r}{_plugin_of(name)}"
+    step = "prepare the model" + (f" with options {sorted(options)}" if options else "")
+    try:
+        rep = impl.prepare(proto, device, **options)
+        if rep is None:
+            raise PluginError(f"{who} returned None from prepare()")
+        step = "run the model"
+        outputs = rep.run(inputs)
+    except OnnxHubError:
+        raise
+    except MemoryError:
+        raise PluginError(f"{who} ran out of memory trying to {step}") from None
+    except Exception as exc:  # the backend failing on the user's model (or its options) is that model's error
+        raise PluginError(f"{who} failed to {step}: {_first_line(exc)}") from exc
+    outputs = check_outputs(proto, outputs, name)
     return dict(zip([o.name for o in proto.graph.output], outputs))
 
 

@@ -46,6 +46,34 @@ def _load_array(path: Path):
     return data
 
 
+MAX_INPUT_BYTES = 16 * 2**30  # an input array (or .npz member) larger than this is refused before it is read
+
+
+def _npz_member(data, key: str, file: str):
+    """One member of an ``.npz``, read inside the error handling (pickled, corrupt, huge: ``InvalidModel``)."""
+    try:
+        member = key + ".npy"
+        if member in data.zip.namelist():
+            with data.zip.open(member) as f:  # the header's declared size, checked before anything is allocated
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(f)
+            need = dtype.itemsize * int(np.prod(shape, dtype=object))
+            if need > MAX_INPUT_BYTES:
+                raise InvalidModel(f"{file}: member {key!r} declares {need} bytes, over the "
+                                   f"{MAX_INPUT_BYTES} byte limit for an input")
+        return data[key]
+    except InvalidModel:
+        raise
+    except MemoryError:
+        raise InvalidModel(f"{file}: member {key!r} is too large to read") from None
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise InvalidModel(f"{file}: member {key!r} is not a readable array "
+                           f"({type(exc).__name__}: {text[0] if text else ''})") from None
+
+
 def read_inputs(args: list[str], names: list[str]) -> dict:
     """Parse ``-i NAME=FILE.npy``, ``-i FILE.npz`` and (one-input models) ``-i FILE.npy``."""
     feeds = {}
@@ -57,7 +85,7 @@ def read_inputs(args: list[str], names: list[str]) -> dict:
         if isinstance(data, np.lib.npyio.NpzFile):
             with data:
                 for key in data.files:
-                    feeds[key] = data[key]
+                    feeds[key] = _npz_member(data, key, file)
         elif name is None:
             if len(names) != 1:
                 raise UsageError(f"-i {file}: the model has inputs {names}; write -i NAME={file}")
@@ -67,13 +95,28 @@ def read_inputs(args: list[str], names: list[str]) -> dict:
     return feeds
 
 
+MAX_RANK = 32
+MAX_RANDOM_BYTES = 4 * 2**30  # --random-inputs makes no single input larger than this
+
+
 def random_inputs(model, dims: dict[str, int], seed: int = 0) -> dict:
-    """Random arrays with the model's dtypes and shapes; dynamic dims from ``dims`` (default 1)."""
+    """Random arrays with the model's dtypes and shapes; dynamic dims from ``dims`` (default 1).
+
+    Each array is generated in its own dtype (no float64 copy). A negative seed, a ``dims``
+    value below 0, a rank over ``MAX_RANK`` or an input over ``MAX_RANDOM_BYTES`` is ``UsageError``.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, not {seed!r}")
+    for key, value in dims.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise UsageError(f"--dim {key}={value}: a dimension must be a whole number >= 0")
     rng = np.random.default_rng(seed)
     feeds = {}
     for name, dtype, shape in input_specs(model):
         if dtype is None or shape is None:
             raise UsageError(f"input {name!r} has no tensor type or shape; give it with -i {name}=FILE.npy")
+        if len(shape) > MAX_RANK:
+            raise UsageError(f"input {name!r} has rank {len(shape)}; --random-inputs makes at most rank {MAX_RANK}")
         concrete = []
         for i, d in enumerate(shape):
             if isinstance(d, int) and d > 0:
@@ -83,15 +126,33 @@ def random_inputs(model, dims: dict[str, int], seed: int = 0) -> dict:
             if key not in dims:
                 print(f"note: dynamic dimension {key!r} of input {name!r} set to 1 (use --dim {key}=N)", file=sys.stderr)
             concrete.append(dims.get(key, 1))
-        if dtype == np.bool_:
-            feeds[name] = rng.random(concrete) > 0.5
-        elif np.issubdtype(dtype, np.integer):
-            feeds[name] = rng.integers(0, 10, size=concrete).astype(dtype)
-        elif np.issubdtype(dtype, np.floating):
-            feeds[name] = rng.standard_normal(concrete).astype(dtype)
-        else:
-            raise UsageError(f"cannot make random data of type {dtype} for input {name!r}; use -i")
+        size = 1
+        for d in concrete:
+            size *= d
+        if size * dtype.itemsize > MAX_RANDOM_BYTES:
+            shown = "x".join(map(str, concrete))
+            raise UsageError(f"input {name!r} of shape {shown} would need {size * dtype.itemsize} bytes; "
+                             f"--random-inputs makes at most {MAX_RANDOM_BYTES} (use smaller --dim values or -i)")
+        feeds[name] = _random_array(rng, dtype, concrete, name)
     return feeds
+
+
+def _random_array(rng, dtype: np.dtype, shape: list, name: str):
+    """Random data made in ``dtype`` itself: peak memory is the array, not a float64 copy of it."""
+    if dtype == np.bool_:
+        return rng.integers(0, 2, size=shape, dtype=np.uint8).view(np.bool_)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(0, 10, size=shape, dtype=dtype)
+    if dtype in (np.float32, np.float64):
+        return rng.standard_normal(size=shape, dtype=dtype)
+    if np.issubdtype(dtype, np.floating):  # float16: no native generator; made in float32, half the size of float64
+        out = np.empty(shape, dtype)
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, 1 << 20):
+            stop = min(flat.size, start + (1 << 20))
+            flat[start:stop] = rng.standard_normal(stop - start, dtype=np.float32)
+        return out
+    raise UsageError(f"cannot make random data of type {dtype} for input {name!r}; use -i")
 
 
 def check_inputs(model, feeds: dict) -> dict:

@@ -51,6 +51,8 @@ def check_external_data(model, base_dir: Path) -> None:
         where = f"tensor {tensor.name!r}: external data location {location!r}"
         if not location:
             raise InvalidModel(f"{where} is empty")
+        if "\0" in location:
+            raise InvalidModel(f"{where} holds a NUL character")
         if os.path.isabs(location) or Path(location).drive:
             raise InvalidModel(f"{where} is an absolute path; it must be relative to the model's folder")
         if ".." in Path(location).parts:
@@ -61,7 +63,16 @@ def check_external_data(model, base_dir: Path) -> None:
         if not target.is_file():
             raise InvalidModel(f"{where} does not exist next to the model")
         size = target.stat().st_size
-        offset, length = int(info.get("offset", 0) or 0), int(info.get("length", 0) or 0)
+        numbers = {}
+        for key in ("offset", "length"):
+            text = info.get(key, "") or "0"
+            try:
+                numbers[key] = int(text)
+            except ValueError:
+                raise InvalidModel(f"{where}: {key} {text!r} is not a whole number") from None
+            if numbers[key] < 0:
+                raise InvalidModel(f"{where}: {key} {text!r} is negative")
+        offset, length = numbers["offset"], numbers["length"]
         if offset + length > size:
             raise InvalidModel(f"{where} is truncated: needs {offset + length} bytes, file has {size}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def run(args):
     backend, impl = api.backend_for(args.backend, args.device)  # a bad name fails before any input is read
     options = _parse_pairs(args.option, "--option", _option_value)
     model, feeds = _model_and_inputs(args)
-    outputs = api.run(model, feeds, backend=impl, device=args.device, checked=True, **options)
+    outputs = api.run(model, feeds, backend=(backend, impl), device=args.device, checked=True, **options)
     rows = [summarize(name, value) for name, value in outputs.items()]
     if args.output:
         with atomic_file(args.output, force=args.force, inputs=inputs) as tmp:
@@ -119,9 +120,14 @@ def verify(args):
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     if len(names) < 2:
         raise UsageError("--backends needs at least two backends, e.g. reference,onnxruntime")
-    impls = {name: api.backend_for(name)[1] for name in dict.fromkeys(names)}  # each named backend once
+    for what, value in (("--rtol", args.rtol), ("--atol", args.atol)):
+        if not math.isfinite(value) or value < 0:
+            raise UsageError(f"{what} must be a finite number >= 0, not {value}")
+    impls = {name: api.backend_for(name) for name in dict.fromkeys(names)}  # each named backend once
     model, feeds = _model_and_inputs(args)
     results = {name: api.run(model, dict(feeds), backend=impl, checked=True) for name, impl in impls.items()}
+    if not model.graph.output:
+        raise UsageError("the model declares no outputs; there is nothing to compare")
     base_name, base = names[0], results[names[0]]
     rows, ok = [], True
     for name in names[1:]:
@@ -203,8 +209,19 @@ def test_backend(args):
         check_output_file(Path(args.report), args.force)
     if args.min_pass is not None and not 0 <= args.min_pass <= 1:
         raise UsageError("--min-pass is a rate between 0 and 1")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UsageError(f"--timeout must be a number of seconds > 0, not {args.timeout}")
+    if args.pattern is not None:
+        import re
+
+        try:
+            re.compile(args.pattern)
+        except re.error as exc:
+            raise UsageError(f"-k {args.pattern!r} is not a valid regular expression: {exc}") from None
     result = run_suite(args.backend, pattern=args.pattern, jobs=max(1, args.jobs), device=args.device,
                        timeout=args.timeout, progress=not args.json and is_terminal(sys.stderr))
+    if args.pattern is not None and not result.get("total", 1):
+        raise UsageError(f"-k {args.pattern!r} matches no case of the suite")
     if args.report:
         reports.write(result, args.report, force=args.force)
     if args.json:

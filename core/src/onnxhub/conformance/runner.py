@@ -160,15 +160,24 @@ def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0
     ``timeout`` limits each case; ``startup_timeout`` (default ``max(600, timeout)``)
     limits a worker's start-up: Python, onnx, the backend, building the suite.
     """
+    import math
+    import re
+
     import onnx
 
     from .. import api
+    from ..errors import UsageError
 
+    if not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0:
+        raise UsageError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise UsageError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
     impl = api.get_backend(backend)  # fail fast, with the registry's message, on a bad name
     device = device.lower()
     if not impl.supports_device(device.upper()):
-        from ..errors import UsageError
-
         raise UsageError(f"backend {backend!r} does not offer device {device!r} here")
     cases = collect(device, pattern)
     todo: queue.Queue = queue.Queue()

@@ -46,6 +46,8 @@ def load_symbol(path) -> Symbol:
         raise InvalidModel(f"{path}: cannot read ({exc})") from exc
     except ValueError as exc:
         raise InvalidModel(f"{path}: not JSON ({exc})") from exc
+    except RecursionError:
+        raise InvalidModel(f"{path}: JSON nested too deeply to be an MXNet symbol") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or "heads" not in data:
         raise InvalidModel(f"{path}: JSON but not an MXNet symbol (no 'nodes' and 'heads')")
     nodes = []
