@@ -238,3 +238,39 @@ def test_overrides_are_picked_per_opset():
         assert cls.op_domain == "" and cls.op_schema.since_version <= 11
         assert cls.__doc__  # each override says what it corrects
     assert all(entry.fn.__doc__ for entry in OVERRIDES.entries())
+
+
+def test_global_max_pool_on_3d_input_keeps_channels():
+    """onnx.reference reduces the last two axes whatever the rank (a file-type classifier hit it)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from onnxhub.backend.reference import ReferenceBackend
+
+    graph = helper.make_graph([helper.make_node("GlobalMaxPool", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.random.default_rng(0).standard_normal((2, 3, 5)).astype(np.float32)
+    got = ReferenceBackend.prepare(model).run([x])[0]
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_domains_count_only_where_nodes_use_them():
+    """Converters import ai.onnx.ml and never use it; a used foreign domain is named with its ops."""
+    from onnx import TensorProto, helper
+
+    from onnxhub.backend.base import check_domains
+    from onnxhub.errors import UnsupportedModel
+
+    io = ([helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    declared = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", *io),
+                                 opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])
+    check_domains(declared, backend="b", domains=("",))  # no node of ai.onnx.ml: accepted
+    used = helper.make_model(helper.make_graph([helper.make_node("Fused", ["x"], ["y"], domain="com.acme")], "g",
+                                               *io),
+                             opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.acme", 1)])
+    with pytest.raises(UnsupportedModel, match=r"'com.acme' \(Fused\)"):
+        check_domains(used, backend="b", domains=("", "ai.onnx"))

@@ -230,3 +230,18 @@ def test_runtime_side_imports_by_package_and_is_python_36():
         assert "sys.path" not in text and "from __future__ import annotations" not in text, path
         ast.parse(text, str(path), feature_version=(3, 6))
     assert "from .ops import TABLE" in (root / "handler.py").read_text()
+
+
+@pytest.mark.runtime("mxnet")
+def test_slice_reversing_to_the_start(mxnet):
+    """Slice(step -1, end -INT64_MAX) reverses the whole axis (silero-vad and CRNN OCR models do it)."""
+    from onnxhub.testing import assert_matches_reference
+
+    ints = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+            [("starts", [-1]), ("ends", [-(2**63 - 1)]), ("axes", [1]), ("steps", [-1])]]
+    graph = helper.make_graph([helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])], ints)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    got = assert_matches_reference("mxnet", model, rtol=0, atol=0)
+    assert got["y"].shape == (2, 5)

@@ -84,11 +84,32 @@ def check_versions(model: onnx.ModelProto, *, backend: str, max_ir: int | None =
 
 
 def check_domains(model: onnx.ModelProto, *, backend: str, domains) -> None:
-    """Raise ``UnsupportedModel`` for an operator domain outside ``domains`` ("" is ai.onnx)."""
-    accepted = {"ai.onnx" if d == "" else d for d in domains}
-    for imp in model.opset_import:
-        if ("ai.onnx" if imp.domain == "" else imp.domain) not in accepted:
-            raise UnsupportedModel(f"operator domain {imp.domain!r} has no implementation in backend {backend!r}")
+    """Raise ``UnsupportedModel`` for an operator domain outside ``domains`` ("" is ai.onnx).
+
+    Only the domains nodes use count (subgraphs and local functions included): converters
+    often import ``ai.onnx.ml`` and never use it.
+    """
+    accepted = {"" if d == "ai.onnx" else d for d in domains}
+    used: dict[str, set] = {}
+    for node in _all_nodes(model):
+        used.setdefault("" if node.domain == "ai.onnx" else node.domain, set()).add(node.op_type)
+    foreign = sorted(d for d in used if d not in accepted)
+    if foreign:
+        what = ", ".join(f"{d!r} ({', '.join(sorted(used[d]))})" for d in foreign)
+        raise UnsupportedModel(f"operator domain {what} has no implementation in backend {backend!r}")
+
+
+def _all_nodes(model: onnx.ModelProto):
+    """Every node of the model: the graph, its subgraphs and the model's local functions."""
+    graphs = [model.graph]
+    nodes = [n for f in model.functions for n in f.node]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            nodes.append(node)
+            for attr in node.attribute:
+                graphs.extend([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs))
+    return nodes
 
 
 class HubBackend(Backend):

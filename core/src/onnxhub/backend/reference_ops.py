@@ -67,6 +67,15 @@ class BatchNormalization(OpRun):
         return tuple(a.astype(x.dtype) for a in (y, running_mean, running_var, saved_mean, saved_var))
 
 
+@OVERRIDES.register("GlobalMaxPool")
+class GlobalMaxPool(OpRun):
+    """Max over every spatial axis. Upstream reduces the last two axes whatever the rank, so a
+    3-D ``[N, C, L]`` input loses its channel axis (a file-type classifier fails on it)."""
+
+    def _run(self, x):
+        return (x.max(axis=tuple(range(2, x.ndim)), keepdims=True),)
+
+
 @OVERRIDES.register("Scatter", since=9)
 class Scatter(OpRun):
     """Scatter 9-10 (deprecated at 11 in favour of ScatterElements, same semantics).

@@ -82,8 +82,10 @@ def _slice(x, starts, ends, axes, steps):
     steps = steps or [1] * len(starts)
     index = [slice(None)] * x.ndim
     for s, e, a, st in zip(starts, ends, axes, steps):
-        dim = x.shape[a]
-        index[a % x.ndim] = slice(*slice(s, e, st).indices(dim))
+        begin, end, step = slice(s, e, st).indices(x.shape[a])
+        # indices() gives end -1 for "before index 0" (a reversal to the start); as a slice
+        # bound -1 would mean the last element, so that case is an open end.
+        index[a % x.ndim] = slice(begin, end if end >= 0 else None, step)
     return [x[tuple(index)]]
 
 
