@@ -87,52 +87,49 @@ class Scatter(OpRun):
         return (scatter_elements(data, indices, updates, axis=0 if axis is None else axis),)
 
 
-@OVERRIDES.register("Softmax", until=12)
-class Softmax(OpRun):
-    """Softmax 1-12: over the input coerced to 2-D at ``axis`` (default 1).
+class _Rows2D(OpRun):
+    """The pre-13 Softmax family: ``rows(flat)`` over the input coerced to 2-D at ``axis`` (default 1).
 
-    Upstream applies the opset-13 definition to every opset: the softmax runs along
-    one axis, default -1, so ``[N, C, 1, 1]`` logits (SqueezeNet) come out all ones.
+    Upstream applies the opset-13 definition to every opset: one axis, default -1, so
+    ``[N, C, 1, 1]`` logits (SqueezeNet) come out all ones.
     """
 
     def _run(self, x, axis=None):
         if x.size == 0:
             return (x,)
         flat, _ = _coerce_2d(x, 1 if axis is None else axis)
+        return (self.rows(flat).reshape(x.shape).astype(x.dtype),)
+
+
+@OVERRIDES.register("Softmax", until=12)
+class Softmax(_Rows2D):
+    """Softmax 1-12 over the input coerced to 2-D (see ``_Rows2D``)."""
+
+    @staticmethod
+    def rows(flat):
         e = np.exp(flat - flat.max(axis=1, keepdims=True))
-        return ((e / e.sum(axis=1, keepdims=True)).reshape(x.shape).astype(x.dtype),)
+        return e / e.sum(axis=1, keepdims=True)
 
 
 @OVERRIDES.register("LogSoftmax", until=12)
-class LogSoftmax(OpRun):
-    """LogSoftmax 1-12: over the input coerced to 2-D at ``axis`` (default 1).
+class LogSoftmax(_Rows2D):
+    """LogSoftmax 1-12 over the input coerced to 2-D (see ``_Rows2D``)."""
 
-    Upstream applies the opset-13 definition (one axis, default -1) to every opset.
-    """
-
-    def _run(self, x, axis=None):
-        if x.size == 0:
-            return (x,)
-        flat, _ = _coerce_2d(x, 1 if axis is None else axis)
+    @staticmethod
+    def rows(flat):
         shifted = flat - flat.max(axis=1, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return (out.reshape(x.shape).astype(x.dtype),)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 @OVERRIDES.register("Hardmax", until=12)
-class Hardmax(OpRun):
-    """Hardmax 1-12: over the input coerced to 2-D at ``axis`` (default 1).
+class Hardmax(_Rows2D):
+    """Hardmax 1-12 over the input coerced to 2-D (see ``_Rows2D``)."""
 
-    Upstream applies the opset-13 definition (one axis, default -1) to every opset.
-    """
-
-    def _run(self, x, axis=None):
-        if x.size == 0:
-            return (x,)
-        flat, _ = _coerce_2d(x, 1 if axis is None else axis)
+    @staticmethod
+    def rows(flat):
         y = np.zeros_like(flat)
         y[np.arange(flat.shape[0]), np.argmax(flat, axis=1)] = 1
-        return (y.reshape(x.shape),)
+        return y
 
 
 def _empty_scan_output(graph: onnx.GraphProto, index: int) -> np.ndarray:
