@@ -517,3 +517,52 @@ def from_onnx(params, arrays):
     for i, y in enumerate(ys):
         result["y%d" % i] = y
     return result
+
+
+# -- nets onnxhub's importer wrote, run by plain Caffe2 ---------------------------------------
+def run_imported(params, arrays):
+    """Run ``folder``'s init_net.pb + predict_net.pb as a user would: RunNetOnce(init), feed the ONNX input
+    names (``arrays``), RunNetOnce(predict), fetch every external_output. ``{"y0": ..., "outputs": [names]}``."""
+    folder = params["folder"]
+    workspace.ResetWorkspace()
+    workspace.RunNetOnce(_read(os.path.join(folder, "init_net.pb")))
+    for name, value in arrays.items():
+        workspace.FeedBlob(name, value)
+    predict = _read(os.path.join(folder, "predict_net.pb"))
+    workspace.RunNetOnce(predict)
+    out = {"y%d" % i: np.array(workspace.FetchBlob(name)) for i, name in enumerate(predict.external_output)}
+    with open(os.path.join(folder, "value_info.json")) as f:
+        info = json.load(f)
+    return dict(out, outputs=list(predict.external_output), ops=[op.type for op in predict.op], value_info=info)
+
+
+def crash(params, arrays):
+    """Abort the process as a Caffe2 kernel can (a Cast to the deprecated BYTE type is a fatal CHECK)."""
+    workspace.FeedBlob("x", np.zeros(3, np.float32))
+    workspace.RunOperatorOnce(core.CreateOperator("Cast", ["x"], ["y"], to=caffe2_pb2.TensorProto.BYTE))
+    return {}
+
+
+def ping(params, arrays):
+    return {"pong": True}
+
+
+def time_nets(params, arrays):
+    """Median seconds of ``workspace.RunNet`` of ``folder``'s imported nets (created once) on ``arrays['x']``."""
+    import time
+
+    workspace.ResetWorkspace()
+    workspace.RunNetOnce(_read(os.path.join(params["folder"], "init_net.pb")))
+    workspace.FeedBlob(params["input"], arrays["x"])
+    predict = _read(os.path.join(params["folder"], "predict_net.pb"))
+    workspace.CreateNet(predict, True)
+    workspace.RunNet(predict.name)  # warm-up
+    times = []
+    for _ in range(params.get("runs", 7)):
+        start = time.perf_counter()
+        workspace.FeedBlob(params["input"], arrays["x"])
+        workspace.RunNet(predict.name)
+        workspace.FetchBlob(predict.external_output[0])
+        times.append(time.perf_counter() - start)
+    workspace.ResetWorkspace()
+    return {"median": sorted(times)[len(times) // 2]}

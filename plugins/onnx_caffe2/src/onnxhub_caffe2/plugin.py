@@ -1,6 +1,29 @@
-"""Registers the Caffe2 exporter and runtime. Imports nothing but onnxhub."""
+"""Registers the Caffe2 importer, backend, exporter and runtime. Imports nothing but onnxhub."""
 
-from onnxhub import ExporterSpec, RuntimeSpec, hookimpl
+from onnxhub import BackendSpec, ExporterSpec, ImporterSpec, RuntimeSpec, hookimpl
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="caffe2",
+        summary="ONNX -> Caffe2 init_net.pb + predict_net.pb (+ value_info.json) that plain Caffe2 runs (pure Python)",
+        target="onnxhub_caffe2.import_.importer:IMPORTER",
+        requires=("onnx", "numpy"),
+    ))
+
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(
+        name="caffe2",
+        summary="real Caffe2 operators (torch 1.10.2) in the isolated caffe2 runtime",
+        target="onnxhub_caffe2.backend:Caffe2Backend",
+        devices=("cpu",),
+        runtime="caffe2",
+        requires=("onnx", "numpy"),
+        priority=-20,  # a verification backend, never the default
+    ))
 
 
 @hookimpl
@@ -23,4 +46,5 @@ def register_runtimes(register):
         # The wheel does not declare protobuf/future/six; protobuf >= 4 breaks caffe2_pb2.
         python=">=3.8,<3.10",
         requirements=("torch==1.10.2", "numpy==1.23.5", "protobuf==3.20.3", "future==1.0.0", "six==1.16.0"),
+        handler="onnxhub_caffe2.runtime_side.handler",
     ))
