@@ -218,3 +218,35 @@ def build(params, arrays):
     for v in list(loaded.parameters) + list(loaded.constants):
         result["value:" + v.uid] = np.asarray(v.value)
     return result
+
+
+def plain_eval(params, arrays):
+    """Load a ``.model`` with plain ``cntk.load_model`` (no onnxhub code) and evaluate it on ``arrays``.
+
+    Inputs are matched by name; returns every output in the model's order as ``y0``, ``y1``...
+    and what CNTK reports of the arguments (name, per-sample shape, dynamic axes).
+    """
+    model = C.load_model(params["path"])
+    feeds = {arg: arrays[arg.name] for arg in model.arguments}
+    y = model.eval(feeds)
+    ys = [y[o] for o in model.outputs] if isinstance(y, dict) else [y]
+    result = {"y%d" % i: np.asarray(v) for i, v in enumerate(ys)}
+    result["arguments"] = [{"name": a.name, "shape": list(a.shape), "dynamic_axes": [d.name for d in a.dynamic_axes]}
+                           for a in model.arguments]
+    return result
+
+
+def time_eval(params, arrays):
+    """Median seconds of ``runs`` plain CNTK evaluations of the ``.model`` at ``path`` on ``x`` (after one warm-up)."""
+    import time
+
+    model = C.load_model(params["path"])
+    (arg,) = model.arguments
+    feeds = {arg: arrays["x"]}
+    model.eval(feeds)
+    times = []
+    for _ in range(params.get("runs", 5)):
+        start = time.perf_counter()
+        model.eval(feeds)
+        times.append(time.perf_counter() - start)
+    return {"median": sorted(times)[len(times) // 2]}

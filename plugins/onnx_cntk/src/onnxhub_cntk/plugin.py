@@ -1,6 +1,30 @@
-"""Registers the CNTK exporter and runtime. Imports nothing but onnxhub."""
+"""Registers the CNTK exporter, importer, backend and runtime. Imports nothing but onnxhub."""
 
-from onnxhub import ExporterSpec, RuntimeSpec, hookimpl
+from onnxhub import BackendSpec, ExporterSpec, ImporterSpec, RuntimeSpec, hookimpl
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="cntk",
+        summary="ONNX -> CNTK 2.7 .model (batch axis dynamic) built by real CNTK: needs the cntk runtime",
+        target="onnxhub_cntk.import_.importer:IMPORTER",
+        runtime="cntk",  # the graph is composed and saved by CNTK itself, through the worker bridge
+        requires=("onnx", "numpy"),
+    ))
+
+
+@hookimpl
+def register_backends(register):
+    register(BackendSpec(
+        name="cntk",
+        summary="real CNTK 2.7 kernels (cntk.ops) in the isolated cntk runtime",
+        target="onnxhub_cntk.backend:CNTKBackend",
+        devices=("cpu",),
+        runtime="cntk",
+        requires=("onnx", "numpy"),
+        priority=-20,  # a verification backend, never the default
+    ))
 
 
 @hookimpl
@@ -18,7 +42,7 @@ def register_exporters(register):
 def register_runtimes(register):
     register(RuntimeSpec(
         name="cntk",
-        summary="Microsoft CNTK 2.7 (CPU) on CPython 3.6, for ground truth",
+        summary="Microsoft CNTK 2.7 (CPU) on CPython 3.6, for ground truth, the CNTK backend and importer",
         # CNTK 2.7 has wheels only for CPython 2.7/3.5/3.6; numpy/scipy are the newest with 3.6 wheels.
         # envs.py caps pip at "pip<22" for 3.6 before installing (pip 18 cannot read newer wheels).
         python=">=3.6,<3.7",
@@ -26,4 +50,5 @@ def register_runtimes(register):
         system_libs=(("libmpi.so.40", "apt-get install libopenmpi3"),
                      ("libmpi_cxx.so.40", "apt-get install libopenmpi3")),
         fixups="onnxhub_cntk.runtime_fixups:link_openmpi",
+        handler="onnxhub_cntk.runtime_side.handler",
     ))
