@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from .cli.output import note
 from .errors import InvalidModel, UsageError
 
 
@@ -124,7 +124,7 @@ def random_inputs(model, dims: dict[str, int], seed: int = 0) -> dict:
                 continue
             key = d if isinstance(d, str) else f"{name}:{i}"
             if key not in dims:
-                print(f"note: dynamic dimension {key!r} of input {name!r} set to 1 (use --dim {key}=N)", file=sys.stderr)
+                note(f"note: dynamic dimension {key!r} of input {name!r} set to 1 (use --dim {key}=N)")
             concrete.append(dims.get(key, 1))
         size = 1
         for d in concrete:

@@ -88,11 +88,16 @@ def load_model(model, *, check: bool = True):
         proto = _parse(bytes(model), "<bytes>", DecodeError)
     else:
         path = Path(model)
-        if not path.exists():
-            raise InvalidModel(f"{path}: no such file")
-        if not path.is_file():
-            raise InvalidModel(f"{path}: not a file")
-        proto = _parse(path.read_bytes(), str(path), DecodeError)
+        try:
+            if not path.exists():
+                raise InvalidModel(f"{path}: no such file")
+            if not path.is_file():
+                raise InvalidModel(f"{path}: not a file")
+            data = path.read_bytes()
+        except OSError as exc:  # a name too long, no permission, an I/O error: the user's path, not a bug
+            shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+            raise InvalidModel(f"{shown}: cannot read ({exc.strerror or exc})") from None
+        proto = _parse(data, str(path), DecodeError)
         check_external_data(proto, path.parent)
         try:
             onnx.load_external_data_for_model(proto, str(path.parent))
@@ -116,7 +121,26 @@ def _parse(data: bytes, where: str, DecodeError):
     # Random bytes occasionally parse as a protobuf; a real model always has these.
     if proto.ir_version <= 0 or not proto.HasField("graph"):
         raise InvalidModel(f"{where}: not an ONNX model (no IR version or graph)")
+    _check_names(proto.graph, where)
     return proto
+
+
+def _check_names(graph, where: str) -> None:
+    """``InvalidModel`` for a name that is not UTF-8: protobuf hands such a string field back as ``bytes``,
+    which every consumer (file names, JSON, messages) would trip over."""
+    fields = [graph.name]
+    for node in graph.node:
+        fields += [node.name, node.op_type, node.domain, *node.input, *node.output]
+        for attr in node.attribute:
+            fields.append(attr.name)
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                _check_names(sub, where)
+    for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
+        fields.append(vi.name)
+    fields += [t.name for t in graph.initializer]
+    for value in fields:
+        if isinstance(value, bytes):
+            raise InvalidModel(f"{where}: not a valid ONNX model (a name is not UTF-8 text: {value[:40]!r})")
 
 
 def check_model(proto) -> None:

@@ -18,7 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .home import runtime_installed
+from .home import runtime_installed, runtime_interpreter_problem
 from .specs import BackendSpec, ExporterSpec, ImporterSpec, RuntimeSpec
 
 GROUP = "onnxhub"
@@ -182,6 +182,9 @@ class Registry:
                 return "broken", f"runtime {runtime!r} is not registered by any plugin"
             if not runtime_installed(runtime):
                 return "runtime-missing", f"run: onnxhub runtime install {runtime}"
+            problem = runtime_interpreter_problem(runtime)
+            if problem:
+                return "broken", problem
         return "ready", None
 
 

@@ -38,7 +38,7 @@ import json
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from onnx.backend.base import BackendRep
 
 from ..errors import OnnxHubError, UnsupportedModel, UnsupportedOperator
@@ -252,7 +252,9 @@ class RuntimeBackend(HubBackend):
     def _array(cls, tensor, name: str, what: str = "initializer") -> np.ndarray:
         """A tensor as the array the runtime gets (widened when the runtime lacks its type)."""
         dtype = cls.check_dtype(name, tensor.data_type, what)
-        array = numpy_helper.to_array(tensor)
+        from ..import_.info import tensor_array
+
+        array = tensor_array(tensor)
         return array.astype(cls.widen[dtype]) if dtype in cls.widen else array
 
     @classmethod

@@ -52,5 +52,18 @@ def print_table(rows: list[dict], columns: list[tuple[str, str]], title: str | N
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+# Where notes go: stderr at once, or (while the CLI runs a command) this list, printed only when
+# the command succeeds, so that a failing command's stderr is its one error line.
+deferred_notes: list[str] | None = None
+
+
+def note(text: str) -> None:
+    """A note for the user on stderr (``note: ...``), held back until the command has succeeded."""
+    if deferred_notes is not None:
+        deferred_notes.append(text)
+    else:
+        sys.stderr.write(text + "\n")
+
+
 def error(message: str) -> None:
     sys.stderr.write(f"onnxhub: error: {message}\n")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper
 
-from ..errors import UnsupportedOperator, UsageError
+from ..errors import InvalidModel, UnsupportedOperator, UsageError
 from .forms import OpsetForms
 
 SMALL = 64  # constants up to this many elements keep their values for shape inference
@@ -65,6 +65,8 @@ class GraphBuilder(OpsetForms):
         """Add a node; ``outputs`` is a count (fresh names) or the names. Attributes of value None are left out."""
         if domain not in self.opsets:
             raise ValueError(f"domain {domain!r} is not declared; call use_domain({domain!r}, version) first")
+        if not domain:
+            self._check_arity(op_type, inputs)
         base = name or self.scope or op_type.lower()
         if isinstance(outputs, int):
             outputs = [self.fresh(f"{base}_{op_type.lower()}") for _ in range(outputs)]
@@ -72,6 +74,21 @@ class GraphBuilder(OpsetForms):
         self.nodes.append(helper.make_node(op_type, inputs, outputs, name=self.fresh(f"{base}/{op_type}"),
                                            domain=domain, **attrs))
         return outputs
+
+    def _check_arity(self, op_type: str, inputs: list) -> None:
+        """``InvalidModel`` naming the source node when it gives an ONNX op fewer or more inputs than the op
+        takes: a source node missing inputs (a truncated or hand-edited file), not a converter bug."""
+        from onnx import defs
+
+        try:
+            schema = defs.get_schema(op_type, self.opset)
+        except Exception:  # an op ONNX does not know at this opset: the checker says so later
+            return
+        low, high = schema.min_input, schema.max_input
+        if not low <= len(inputs) <= high:
+            want = f"{low}" if low == high else f"{low} to {high}" if high < 2**30 else f"at least {low}"
+            raise InvalidModel(f"node {self.scope!r} ({self.op}) cannot be converted: ONNX {op_type} takes {want} "
+                               f"input(s), the node gives {len(inputs)}")
 
     def one(self, op_type: str, inputs: list, **attrs) -> str:
         """Add a single-output node; its output name."""
@@ -161,13 +178,13 @@ class GraphBuilder(OpsetForms):
 
     def _infer(self, inputs, names=None) -> list:
         """Value infos ONNX shape inference finds for the nodes so far (empty when it fails)."""
-        from onnx import shape_inference
+        from ..import_.prepare import infer_shapes
 
         typed, small = self.inference_view(names)
         graph = helper.make_graph(self.nodes, "probe", inputs + typed, [], small)
         probe = helper.make_model(graph, opset_imports=self._opset_ids())
         try:
-            return list(shape_inference.infer_shapes(probe, data_prop=True).graph.value_info)
+            return list(infer_shapes(probe).graph.value_info)
         except Exception:
             return []
 

@@ -23,7 +23,7 @@ from .info import ONNX_DOMAINS, constants, elem_types, model_opset, shape_table,
 # What an op function raises when the node has a form it does not express (an input it
 # needs as a constant is computed, an attribute value it does not know): the op is
 # unsupported in that form, not a bug of the importer.
-FORM_ERRORS = (KeyError, IndexError, TypeError, ValueError)
+FORM_ERRORS = (KeyError, IndexError, TypeError, ValueError, OverflowError, ZeroDivisionError)
 
 
 class ImportContext:

@@ -12,6 +12,19 @@ from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, helper, nump
 ONNX_DOMAINS = ("", "ai.onnx")
 
 
+def tensor_array(t) -> np.ndarray:
+    """``numpy_helper.to_array``, with data that does not fit the tensor's dims or dtype an ``InvalidModel``
+    naming the tensor (onnx.checker lets some such tensors through)."""
+    from ..errors import InvalidModel
+
+    try:
+        return numpy_helper.to_array(t)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidModel(f"tensor {t.name!r} (dims {list(t.dims)}, data type {t.data_type}): its data does not "
+                           f"fit ({first})") from None
+
+
 def model_opset(model: ModelProto, domains=ONNX_DOMAINS) -> int | None:
     """The opset the model imports for ``domains`` (default ai.onnx), or None."""
     return next((i.version for i in model.opset_import if i.domain in domains), None)
@@ -19,7 +32,7 @@ def model_opset(model: ModelProto, domains=ONNX_DOMAINS) -> int | None:
 
 def constants(model: ModelProto) -> dict[str, np.ndarray]:
     """``{name: array}`` of the main graph's initializers and ``Constant`` node outputs."""
-    out = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    out = {t.name: tensor_array(t) for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type == "Constant" and node.domain in ONNX_DOMAINS:
             value = constant_value(node)
@@ -32,7 +45,7 @@ def constant_value(node: NodeProto) -> np.ndarray | None:
     """The array a ``Constant`` node holds, typed as ONNX says (None for ``sparse_value``)."""
     for a in node.attribute:
         if a.name == "value":
-            return numpy_helper.to_array(a.t)
+            return tensor_array(a.t)
         if a.name in ("value_float", "value_floats"):
             return np.array(helper.get_attribute_value(a), np.float32)
         if a.name in ("value_int", "value_ints"):
@@ -69,9 +82,9 @@ def attributes(node: NodeProto) -> dict:
     out = {}
     for a in node.attribute:
         if a.type == AttributeProto.TENSOR:
-            out[a.name] = numpy_helper.to_array(a.t)
+            out[a.name] = tensor_array(a.t)
         elif a.type == AttributeProto.TENSORS:
-            out[a.name] = [numpy_helper.to_array(t) for t in a.tensors]
+            out[a.name] = [tensor_array(t) for t in a.tensors]
         else:
             out[a.name] = _text(helper.get_attribute_value(a))
     return out

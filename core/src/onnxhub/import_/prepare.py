@@ -22,8 +22,8 @@ import onnx.inliner
 import onnx.version_converter
 from onnx import ModelProto, helper, numpy_helper
 
-from ..errors import UnsupportedModel, UsageError
-from .info import ONNX_DOMAINS, constant_value, elem_types, model_opset, node_domains, shape_table, used_names
+from ..errors import InvalidModel, UnsupportedModel, UsageError
+from .info import ONNX_DOMAINS, constant_value, elem_types, model_opset, node_domains, shape_table, tensor_array, used_names
 
 # Shape arithmetic that folds when its inputs are constant: never layers that compute on
 # activations (those stay the framework's to run).
@@ -32,6 +32,10 @@ FOLDABLE = frozenset({
     "Floor", "Gather", "Identity", "Max", "Min", "Mul", "Neg", "Range", "ReduceProd", "Reshape", "Slice",
     "Squeeze", "Sub", "Unsqueeze", "Where",
 })
+# Folding also makes weights (a ConstantOfShape of a light model's conv weights), but a folded tensor
+# larger than this many bytes is left to the framework: it would be copied into the model's protobuf
+# (2 GiB at most), and a hostile model could fill memory with it.
+MAX_FOLDED_BYTES = 2**30
 
 
 def prepare_model(model: ModelProto, *, min_opset: int, max_opset: int, input_shapes=None,
@@ -125,9 +129,50 @@ def fix_input_shapes(model: ModelProto, input_shapes=None, where: str = "the imp
                     d.dim_value = free_dim
 
 
+# Value propagation is for shape tensors; ONNX's propagation of Concat (and others) materializes every
+# element of a 1-D tensor, so a hostile model with a [2^40] vector takes all memory (onnx 1.16-1.19).
+MAX_PROPAGATED = 2**16
+
+
 def infer_shapes(model: ModelProto) -> ModelProto:
-    """``onnx.shape_inference`` with value propagation (a copy; shapes of Shape->... chains known)."""
-    return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    """``onnx.shape_inference`` with value propagation (a copy; shapes of Shape->... chains known).
+
+    Plain inference first; value propagation only when no tensor of rank <= 1 is longer than
+    ``MAX_PROPAGATED`` (such a tensor is no shape, and propagating it would exhaust memory).
+    """
+    _clear_negative_dims(model)
+    try:
+        plain = onnx.shape_inference.infer_shapes(model)
+    except (ValueError, onnx.shape_inference.InferenceError) as exc:  # e.g. "Invalid tensor data type 127."
+        raise InvalidModel(f"ONNX shape inference fails on the model: {_first_line(exc)}") from None
+    g = plain.graph
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        dims = vi.type.tensor_type.shape.dim if vi.type.HasField("tensor_type") else ()
+        if len(dims) <= 1 and any(d.HasField("dim_value") and d.dim_value > MAX_PROPAGATED for d in dims):
+            return plain
+    for t in g.initializer:
+        if len(t.dims) <= 1 and any(d > MAX_PROPAGATED for d in t.dims):
+            return plain
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except (ValueError, onnx.shape_inference.InferenceError) as exc:
+        raise InvalidModel(f"ONNX shape inference fails on the model: {_first_line(exc)}") from None
+
+
+def _clear_negative_dims(model: ModelProto) -> None:
+    """Make a negative ``dim_value`` (which onnx.checker lets through) an unknown dim, in place: ONNX's
+    shape inference asserts on some (Slice's clamp: an abort, not an exception)."""
+    g = model.graph
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        if vi.type.HasField("tensor_type"):
+            for d in vi.type.tensor_type.shape.dim:
+                if d.HasField("dim_value") and d.dim_value < 0:
+                    d.ClearField("dim_value")
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def fold_constants(model: ModelProto, passes: int = 3) -> ModelProto:
@@ -169,10 +214,12 @@ def _fold_pass(model: ModelProto) -> bool:
             value = _shape_value(node, shapes.get(node.input[0]))
         elif node.op_type == "CastLike" and node.input[0] in consts and types.get(node.input[1]):
             value = [consts[node.input[0]].astype(helper.tensor_dtype_to_np_dtype(types[node.input[1]]))]
-        elif node.op_type in FOLDABLE and all(i in consts for i in node.input if i):
+        elif node.op_type in FOLDABLE and all(i in consts for i in node.input if i) and _small(node, shapes):
             try:
                 value = ReferenceEvaluator(node, opsets={"": opset}).run(None, {i: consts[i] for i in node.input if i})
-            except Exception:  # an input form the reference kernel refuses: keep the node
+            except Exception:  # an input form the reference kernel refuses (or memory runs out): keep the node
+                value = None
+            if value is not None and any(np.asarray(v).nbytes > MAX_FOLDED_BYTES for v in value):
                 value = None
         if value is None:
             kept.append(node)
@@ -186,6 +233,21 @@ def _fold_pass(model: ModelProto) -> bool:
     graph.node.extend(kept)
     graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in folded.items())
     return any(n.op_type in ("Shape", "Size") and n.domain in ONNX_DOMAINS for n in kept)
+
+
+def _small(node, shapes) -> bool:
+    """False when inference knows that an output of ``node`` is bigger than ``MAX_FOLDED_BYTES`` (counting 8
+    bytes an element): such a node is not evaluated at all."""
+    for out in node.output:
+        dims = shapes.get(out)
+        if dims is None or None in dims:
+            continue
+        size = 8
+        for d in dims:
+            size *= d
+        if size > MAX_FOLDED_BYTES:
+            return False
+    return True
 
 
 def _shape_value(node, dims):
@@ -223,5 +285,5 @@ class _Constants(dict):
         return dict.__contains__(self, name) or name in self._protos
 
     def __missing__(self, name):
-        value = self[name] = numpy_helper.to_array(self._protos[name])
+        value = self[name] = tensor_array(self._protos[name])
         return value

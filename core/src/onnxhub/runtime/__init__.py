@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from ..home import RUNTIME_MARKER, runtime_dir, runtime_installed
+from ..home import RUNTIME_MARKER, runtime_dir, runtime_installed, runtime_interpreter_problem
 from ..registry import get_registry
 
 
@@ -23,8 +23,7 @@ def list_runtimes() -> list[dict]:
             try:
                 info = json.loads((path / RUNTIME_MARKER).read_text())
                 packages = info.get("packages", [])
-                ok = (path / "bin" / "python").exists()
-                status = "installed" if ok else "broken"
+                status = "broken" if runtime_interpreter_problem(name) else "installed"
             except (OSError, ValueError):
                 status = "broken"
         elif path.exists():

@@ -273,7 +273,7 @@ _workers: dict[str, Worker] = {}
 
 def get_worker(runtime: str) -> Worker:
     """The worker of an installed runtime, shared within this process."""
-    from ..home import runtime_dir, runtime_installed
+    from ..home import runtime_dir, runtime_installed, runtime_interpreter_problem
     from ..registry import get_registry
     from ..specs import RuntimeSpec
 
@@ -281,6 +281,9 @@ def get_worker(runtime: str) -> Worker:
         spec: RuntimeSpec = get_registry().get("runtime", runtime).spec
         if not runtime_installed(runtime):
             raise RuntimeNotInstalled(f"runtime {runtime!r} is not installed; run: onnxhub runtime install {runtime}")
+        problem = runtime_interpreter_problem(runtime)
+        if problem:
+            raise RuntimeNotInstalled(problem)
         _workers[runtime] = Worker(runtime_dir(runtime) / "bin" / "python", spec.handler, dict(spec.env),
                                    name=runtime)
     return _workers[runtime]

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from ..errors import OnnxHubError, UsageError
-from ..home import RUNTIME_MARKER, runtime_dir, runtime_installed
+from ..home import RUNTIME_MARKER, runtime_dir, runtime_installed, runtime_interpreter_problem
 from ..specs import RuntimeSpec, load_target
 
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$")
@@ -175,7 +175,7 @@ def _pip_for(version: str) -> str:
 
 def install_runtime(spec: RuntimeSpec, python: str | None = None, force: bool = False) -> Path:
     target = runtime_dir(spec.name)
-    if runtime_installed(spec.name) and not force:
+    if runtime_installed(spec.name) and not force and not runtime_interpreter_problem(spec.name):
         sys.stderr.write(f"runtime {spec.name} is already installed in {target} (use --force to rebuild)\n")
         return target
     steps = _Steps(spec.name, 6)

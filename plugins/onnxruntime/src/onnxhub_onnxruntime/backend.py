@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 
 import numpy as np
@@ -44,7 +45,9 @@ def session_options(options: dict) -> tuple[ort.SessionOptions, dict]:
     if unknown:
         raise UsageError(f"unknown onnxruntime option(s) {unknown}; known: {', '.join(OPTIONS)}")
     so = ort.SessionOptions()
-    so.log_severity_level = int(options.get("log_severity_level", 3))
+    # ONNX Runtime logs its errors to stderr itself; onnxhub reports them as its one error line, so
+    # only fatal messages get through (errors too with --debug, or the log_severity_level option).
+    so.log_severity_level = int(options.get("log_severity_level", 3 if os.environ.get("ONNXHUB_DEBUG") else 4))
     for key in ("intra_op_num_threads", "inter_op_num_threads"):
         if key in options:
             so.__setattr__(key, int(options[key]))

@@ -56,11 +56,15 @@ def _read_array(r: _Reader, index: int):
         (ndim,) = r.unpack("<i")
         if magic == V3 and ndim == -1:
             return None
+        if ndim < 0 or ndim > 32:
+            raise InvalidModel(f"{r.path}: array #{index} has rank {ndim}; corrupt .params file")
         shape = r.unpack(f"<{ndim}q") if ndim > 0 else ()
         if magic == V2 and ndim == 0:
             return None  # an empty (none) NDArray
     elif magic == V1:
         (ndim,) = r.unpack("<I")
+        if ndim > 32:
+            raise InvalidModel(f"{r.path}: array #{index} has rank {ndim}; corrupt .params file")
         shape = r.unpack(f"<{ndim}q")
     else:  # before V1 the first word was the ndim, followed by u32 dims
         ndim = magic
@@ -75,7 +79,16 @@ def _read_array(r: _Reader, index: int):
         name = "bfloat16" if flag == 12 else f"type flag {flag}"
         raise InvalidModel(f"{r.path}: array #{index} has dtype {name}, which has no ONNX-exportable numpy type")
     dtype = np.dtype(DTYPES[flag])
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count, nonzero = 1, 1
+    for d in shape:  # Python ints: a dims product that wraps int64 must not pass as a small size
+        count *= int(d)
+        nonzero *= int(d) or 1
+    if nonzero >= 2**63:  # numpy cannot describe such a shape even when a zero dim makes it empty
+        raise InvalidModel(f"{r.path}: array #{index} has shape {tuple(shape)}, whose size does not fit in "
+                           "64 bits (corrupt .params file)")
+    if count * dtype.itemsize > len(r.buf) - r.pos:
+        raise InvalidModel(f"{r.path}: array #{index} of shape {tuple(shape)} needs {count * dtype.itemsize} bytes; "
+                           f"only {len(r.buf) - r.pos} remain (corrupt or truncated .params file)")
     data = r.take(count * dtype.itemsize)
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 

@@ -53,24 +53,53 @@ def load_symbol(path) -> Symbol:
     nodes = []
     count = len(data["nodes"])
     for i, raw in enumerate(data["nodes"]):
-        try:
-            attrs = raw.get("attrs") or raw.get("attr") or raw.get("param") or {}
-            inputs = [(int(x[0]), int(x[1])) for x in raw.get("inputs", [])]
-            node = Node(i, str(raw["op"]), str(raw["name"]), {str(k): str(v) for k, v in attrs.items()}, inputs)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise InvalidModel(f"{path}: node #{i} is malformed ({exc!r})") from exc
-        for src, _ in inputs:
+        if not isinstance(raw, dict):
+            raise InvalidModel(f"{path}: node #{i} is a JSON {type(raw).__name__}, not an object")
+        attrs = raw.get("attrs") or raw.get("attr") or raw.get("param") or {}
+        if not isinstance(attrs, dict):
+            raise InvalidModel(f"{path}: node #{i} has attributes that are a JSON {type(attrs).__name__}, "
+                               "not an object")
+        raw_inputs = raw.get("inputs", [])
+        if not isinstance(raw_inputs, list) or not all(
+                isinstance(x, list) and len(x) in (2, 3) and all(_is_int(v) for v in x) for x in raw_inputs):
+            raise InvalidModel(f"{path}: node #{i} has malformed 'inputs' (expected [[node, output(, version)], ...])")
+        if not isinstance(raw.get("op"), str) or not isinstance(raw.get("name"), str):
+            raise InvalidModel(f"{path}: node #{i} is malformed (needs string 'op' and 'name')")
+        inputs = [(x[0], x[1]) for x in raw_inputs]
+        bad = [k for k, v in attrs.items() if not isinstance(v, (str, int, float, bool)) and v is not None]
+        if bad:
+            raise InvalidModel(f"{path}: node {raw['name']!r} attribute {bad[0]!r} is a JSON "
+                               f"{type(attrs[bad[0]]).__name__}, not a string")
+        node = Node(i, raw["op"], raw["name"], {str(k): _text(v) for k, v in attrs.items()}, inputs)
+        for src, out in inputs:
             if not 0 <= src < i:
                 raise InvalidModel(f"{path}: node {node.name!r} reads node #{src}, which is not before it")
+            if not 0 <= out < 1024:
+                raise InvalidModel(f"{path}: node {node.name!r} reads output #{out} of node #{src}, which has none such")
         nodes.append(node)
-    try:
-        heads = [(int(h[0]), int(h[1])) for h in data["heads"]]
-    except (TypeError, ValueError, IndexError) as exc:
-        raise InvalidModel(f"{path}: malformed 'heads' ({exc!r})") from exc
-    if not heads or any(not 0 <= h < count for h, _ in heads):
+    raw_heads = data["heads"]
+    if not isinstance(raw_heads, list) or not all(
+            isinstance(h, list) and len(h) in (2, 3) and all(_is_int(v) for v in h) for h in raw_heads):
+        raise InvalidModel(f"{path}: malformed 'heads' (expected [[node, output(, version)], ...])")
+    heads = [(h[0], h[1]) for h in raw_heads]
+    if not heads or any(not 0 <= h < count or not 0 <= out < 1024 for h, out in heads):
         raise InvalidModel(f"{path}: 'heads' names no valid node")
     version = None
     attrs = data.get("attrs") or {}
+    if not isinstance(attrs, dict):
+        raise InvalidModel(f"{path}: the symbol's 'attrs' is a JSON {type(attrs).__name__}, not an object")
     if isinstance(attrs.get("mxnet_version"), list) and len(attrs["mxnet_version"]) == 2:
-        version = int(attrs["mxnet_version"][1])
+        raw_version = attrs["mxnet_version"][1]
+        if not _is_int(raw_version) and not (isinstance(raw_version, str) and raw_version.strip().isdigit()):
+            raise InvalidModel(f"{path}: 'mxnet_version' is {raw_version!r}, not an integer")
+        version = int(raw_version)
     return Symbol(nodes, heads, version)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value) -> str:
+    """An attribute value as MXNet writes it: a string (a bare JSON scalar is taken as its text)."""
+    return value if isinstance(value, str) else json.dumps(value)

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from onnxhub.errors import InvalidModel
+
 from ..convert import TABLE, attrs
 
 _LAYOUTS = {"NCW", "NCHW", "NCDHW"}
+
+
+def _kernel(a):
+    """The ``kernel`` attribute: required, 1 to 3 sizes, each at least 1."""
+    kernel = a.ints("kernel")
+    if kernel is None:
+        raise InvalidModel(f"node {a.node.name!r} ({a.node.op}) has no kernel attribute")
+    if not 1 <= len(kernel) <= 3 or any(k is None or k < 1 for k in kernel):
+        raise a.error("kernel", "1 to 3 sizes of at least 1")
+    return kernel
 
 
 def _spatial(ctx, a, kernel):
@@ -17,13 +29,16 @@ def _spatial(ctx, a, kernel):
     stride = a.ints("stride") or [1] * n
     dilate = a.ints("dilate") or [1] * n
     pad = a.ints("pad") or [0] * n
+    for key, values, low in (("stride", stride, 1), ("dilate", dilate, 1), ("pad", pad, 0)):
+        if len(values) != n or any(v is None or v < low for v in values):
+            raise a.error(key, f"{n} value(s) of at least {low}, one per kernel dimension")
     return stride, dilate, pad
 
 
 @TABLE.register("Convolution", params=(1, 2))
 def convolution(ctx, node, inputs):
     a = attrs(node)
-    kernel = a.ints("kernel")
+    kernel = _kernel(a)
     stride, dilate, pad = _spatial(ctx, a, kernel)
     group, filters = a.int("num_group", 1), a.int("num_filter")
     no_bias = a.bool("no_bias", False)
@@ -37,7 +52,7 @@ def convolution(ctx, node, inputs):
 @TABLE.register("Deconvolution", params=(1, 2))
 def deconvolution(ctx, node, inputs):
     a = attrs(node)
-    kernel = a.ints("kernel")
+    kernel = _kernel(a)
     stride, dilate, pad = _spatial(ctx, a, kernel)
     group, filters = a.int("num_group", 1), a.int("num_filter")
     no_bias = a.bool("no_bias", True)  # MXNet's default differs from Convolution's
@@ -111,7 +126,7 @@ def pooling(ctx, node, inputs):
         if op is None:
             raise ctx.unsupported(f"global {pool_type} pooling")
         return [ctx.one(op, inputs[:1], p=a.int("p_value", 2) if pool_type == "lp" else None)]
-    kernel = a.ints("kernel")
+    kernel = _kernel(a)
     stride, _, pad = _spatial(ctx, a, kernel)
     if a.ints("stride") is None:
         stride = [1] * len(kernel)

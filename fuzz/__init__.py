@@ -1,0 +1,1 @@
+"""onnxhub's seeded fuzzing harness (see ``fuzz/campaign.py`` and docs/fuzzing.md)."""
