@@ -2,6 +2,7 @@
 
 - ``reference/cli.md`` from the argparse parser (``onnxhub.cli.reference``);
 - ``conformance/index.md`` from the committed JSON reports in ``docs/conformance/``;
+- the conversion matrix of ``switching.md`` from the committed reports in ``docs/conversion/``;
 - the body of ``hooks.md`` (the hook reference) from ``onnxhub.hookspecs`` and
   ``onnxhub.specs``: ``hook_reference()``, importable without mkdocs (the core tests use it).
 """
@@ -36,7 +37,18 @@ def on_files(files, config):
 def on_page_markdown(markdown, page, config, files):
     if page.file.src_uri == "hooks.md":
         return expand_hooks_page(markdown)
+    if page.file.src_uri == "switching.md":
+        return expand_switching_page(markdown, Path(config["docs_dir"]) / "conversion")
     return markdown
+
+
+def expand_switching_page(markdown: str, reports) -> str:
+    """``switching.md`` with its marker replaced by the matrix of the committed reports in ``reports``."""
+    from onnxhub.inventory import MATRIX_MARKER, matrix_markdown
+
+    if MATRIX_MARKER not in markdown:
+        raise ValueError(f"switching.md lacks the marker {MATRIX_MARKER!r}")
+    return markdown.replace(MATRIX_MARKER, matrix_markdown(reports))
 
 
 def expand_hooks_page(markdown: str) -> str:

@@ -75,6 +75,16 @@ def register_importers(register):
     outside your table (all of them in one error), ``UnsupportedModel`` for a type or
     opset the framework cannot represent.
 
+    Running the written files (``onnxhub convert --verify``): a target may also offer
+    ``run_files(files, inputs) -> [array, ...]``. ``files`` are the paths
+    ``import_model`` returned (moved into place), ``inputs`` maps the ONNX graph's
+    input names to numpy arrays; it loads the files with the real framework (in its
+    runtime worker when the importer names a ``runtime``) exactly as a user would, runs
+    them once and returns the outputs in the ONNX graph's output order (or a dict by
+    output name). ``onnxhub convert --verify`` compares them with the source
+    framework's ``run_files`` on the same inputs. Raise ``RuntimeNotInstalled`` when
+    the framework's runtime is missing.
+
     :param register: call ``register(ImporterSpec(...))`` once per importer.
     :return: nothing.
     """
@@ -108,6 +118,20 @@ def register_exporters(register):
     outputs must carry their types, as ``export`` would give them. ``export_model()``
     and ``convert`` still call ``export``. ``onnxhub.export.Exporter`` gives both
     methods from one ``build``, and ``GraphBuilder.finish`` returns this pair.
+
+    Running the source files (``onnxhub convert --verify``): a target may also offer
+    ``run_files(files, inputs) -> [array, ...]``, the user's files loaded and run once
+    by the real framework (in its runtime worker: exporting never needs the framework,
+    running does), ``inputs`` mapping the exported ONNX graph's input names to numpy
+    arrays, outputs returned in the exported graph's output order (or a dict by output
+    name). ``onnxhub convert --verify`` runs it on seeded random inputs and compares
+    with the target framework's run of the converted files.
+
+    Inventories (``onnxhub convert FOLDER``): files matching ``patterns`` are grouped
+    into models by the target's optional ``group_files(paths) -> [[path, ...], ...]``
+    (one list per model, the files ``export`` takes; files in no list are ignored).
+    Without it, files in one folder whose ``*`` in a pattern matched the same text are
+    one model (``a/init_net.pb`` with ``a/predict_net.pb``; ``x.model`` alone).
 
     :param register: call ``register(ExporterSpec(...))`` once per exporter.
     :return: nothing.

@@ -190,10 +190,10 @@ def export(args):
 
 
 def convert(args):
-    written = api.convert(args.files, args.source, args.target, args.output, opset=args.opset, force=args.force,
-                          **converter_options(args))
-    for path in written:
-        sys.stdout.write(f"wrote {path}\n")
+    """One model or an inventory, optionally verified: ``cli/convert.py``."""
+    from .convert import convert as convert_files
+
+    convert_files(args, converter_options(args))
 
 
 # -- conformance -----------------------------------------------------------------
@@ -367,6 +367,8 @@ def doctor(args):
 
     for r in runtimes.list_runtimes():
         lines.append(f"runtime {r['name']} [{r['plugin']}]: {r['status']} ({r['path']})")
+        if r["status"] == "broken":
+            problems.append(f"runtime {r['name']} is broken")
     lines.append("no problems found" if not problems else f"{len(problems)} problem(s) found")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()

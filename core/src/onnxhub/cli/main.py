@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 from .. import __version__
 from ..errors import OnnxHubError
@@ -122,17 +123,44 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the first input dimension fixed instead of a dynamic 'batch'")
     p.add_argument("--force", action="store_true", help="overwrite an existing regular file (never an input, a device or a link)")
 
-    p = command("convert", "export from framework A, then import into framework B")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--from", dest="source", required=True, metavar="A")
-    p.add_argument("--to", dest="target", required=True, metavar="B")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
-    p.add_argument("--opset", type=int, default=17)
+    p = command(
+        "convert", "export from framework A, then import into framework B (one model or an inventory)",
+        description="Export with A's exporter, then import with B's importer (--to onnx stops after the export). "
+        "FILE may be one model's files, several models' files, folders or globs: each model found (by A's file "
+        "patterns) is converted into its own sub-folder of DIR by worker processes, with a report "
+        "(DIR/report.json, DIR/report.md); a later run skips the models already converted. --verify runs the "
+        "source files on real A and the written files on real B (ONNX Runtime for --to onnx) on the same seeded "
+        "inputs and compares every output.",
+        examples="  onnxhub convert resnet-symbol.json resnet-0000.params --from mxnet --to mxnet -o out/ --verify\n"
+        "  onnxhub convert zoo/ --from mxnet --to onnx -o converted/ -j 4 --verify\n"
+        "  onnxhub convert 'zoo/**/*-symbol.json' --from mxnet --to onnx -o converted/ --executor dask "
+        "--scheduler tcp://10.0.0.5:8786")
+    p.add_argument("files", nargs="+", metavar="FILE", help="model files, folders or globs ('zoo/**/*.json')")
+    p.add_argument("--from", dest="source", required=True, metavar="A", help="exporter name (see list-exporters)")
+    p.add_argument("--to", dest="target", required=True, metavar="B",
+                   help="importer name (see list-importers), or onnx to stop after the export")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write (one sub-folder per model "
+                   "for an inventory)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset of the export (default 17)")
     _add_converter_options(p, "exporter")
     p.add_argument("--static-batch", action="store_true",
                    help="keep the first input dimension fixed instead of a dynamic 'batch'")
+    p.add_argument("--verify", action="store_true", help="run the source on real A and the result on real B "
+                   "(ONNX Runtime for --to onnx) and compare the outputs; exit 1 beyond tolerance")
+    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify (default 1e-3)")
+    p.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify (default 1e-4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --verify's random inputs (default 0)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="models converted at once, each in a worker process "
+                   "(inventories; default 1)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where an inventory's models are converted: local worker processes, or a Dask cluster "
+                   "(pip install 'onnxhub[dask]'; default local)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --executor dask: a running Dask scheduler "
+                   "(tcp://host:8786); default: start a local cluster of -j worker processes")
+    p.add_argument("--json", action="store_true", help="print the result (or the inventory report) as JSON")
     p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier import to B "
-                   "(a folder holding anything else is never touched)")
+                   "(a folder holding anything else is never touched); in an inventory, convert again the "
+                   "models an earlier run finished")
 
     p = command(
         "test-backend",
@@ -229,17 +257,50 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+class _UsageError(Exception):
+    """argparse found a usage error (the one line to print)."""
+
+
+def _one_line_usage_errors(parser) -> None:
+    """Usage errors are one line, ``onnxhub: error: ...`` (exit 2) like every other bad input;
+    ``--help`` still shows the full usage. Applies to every subparser."""
+    def fail(message, _p=parser):
+        raise _UsageError(f"{message} (see: {_p.prog} --help)")
+
+    parser.error = fail
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _one_line_usage_errors(sub)
+
+
 def _main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    _one_line_usage_errors(parser)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        sys.stderr.write(f"onnxhub: error: {str(exc).splitlines()[0] if str(exc) else 'bad usage'}\n")
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from . import commands
+    from . import commands, output
     from .output import error
 
+    debug_env = os.environ.get("ONNXHUB_DEBUG")
+    if args.debug:  # plugins that silence their framework's own logging keep it on with --debug
+        os.environ["ONNXHUB_DEBUG"] = "1"
+    output.deferred_notes = []
+    showwarning = warnings.showwarning
+    if not args.debug:  # a library's warning (numpy's casts...) is a note: shown only when the command succeeds
+        warnings.showwarning = _warning_as_note
     try:
-        return getattr(commands, args.func)(args) or 0
+        code = getattr(commands, args.func)(args) or 0
+        if code in (0, 1):
+            for text in output.deferred_notes:
+                sys.stderr.write(text + "\n")
+        return code
     except OnnxHubError as exc:
         if args.debug:
             raise
@@ -259,6 +320,18 @@ def _main(argv=None) -> int:
         error(f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
               "(run with --debug for the traceback)")
         return 3
+    finally:
+        output.deferred_notes = None
+        warnings.showwarning = showwarning
+        if debug_env is None:  # as it was: one in-process call's --debug is not the next one's
+            os.environ.pop("ONNXHUB_DEBUG", None)
+
+
+def _warning_as_note(message, category, filename, lineno, file=None, line=None):
+    from . import output
+
+    text = str(message).strip().splitlines()[0] if str(message).strip() else ""
+    output.note(f"warning: {category.__name__}: {text}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ from onnx import helper
 from onnxhub.errors import InvalidModel, UnsupportedOperator, UsageError
 from onnxhub.export import Exporter, check_supported, parse_shapes
 
+from .. import native
 from ..formats.netdef import fill_value, is_placeholder, read_pair, read_value_info
 from ..formats.wire import release
 from . import ops  # noqa: F401  (registers the op functions)
@@ -89,7 +90,7 @@ def _guess_dims(predict, name: str, weights: dict) -> list | None:
     for op in predict.ops:
         if name not in op.inputs:
             continue
-        if op.type in ("Conv", "Conv2D", "ConvTranspose") and op.inputs[0] == name and len(op.inputs) > 1:
+        if op.type in ("Conv", "Conv2D", "ConvTranspose") and len(op.inputs) > 1 and op.inputs[0] == name:
             w = weights.get(op.inputs[1])
             if w is not None and w.ndim >= 3:
                 group = int(op.arg("group", 1))
@@ -99,7 +100,8 @@ def _guess_dims(predict, name: str, weights: dict) -> list | None:
             w = weights.get(op.inputs[1])
             if w is not None and w.ndim == 1 and w.shape[0] > 1:
                 return ["batch", int(w.shape[0]), f"{name}_dim2", f"{name}_dim3"]
-        if op.type in ("FC", "FCTransposed") and op.inputs[0] == name and int(op.arg("axis", 1)) == 1:
+        if op.type in ("FC", "FCTransposed") and len(op.inputs) > 1 and op.inputs[0] == name \
+                and int(op.arg("axis", 1)) == 1:
             w = weights.get(op.inputs[1])
             if w is not None and w.ndim == 2:
                 return ["batch", int(w.shape[1] if op.type == "FC" else w.shape[0])]
@@ -175,7 +177,12 @@ def build_model(predict, init, opset: int, shapes: dict, static_batch: bool = Fa
             args.append(env[blob])
         ctx.at_op(op)
         first_node = len(ctx.nodes)
-        results = list(TABLE.lookup(op.type, opset).fn(ctx, op, args))
+        try:
+            results = list(TABLE.lookup(op.type, opset).fn(ctx, op, args))
+        except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            # a NetDef the converter cannot read (too few inputs, a missing or nonsensical argument)
+            raise InvalidModel(f"{predict.path}: op #{op.index} {op.type} {op.label!r} cannot be converted: it has "
+                               f"{len(args)} input(s) ({type(exc).__name__}: {exc})") from exc
         for k, blob in enumerate(op.outputs):
             tensor = results[k] if k < len(results) else None
             if tensor is None:
@@ -257,5 +264,6 @@ def _alias(ctx, tensor: str, blob: str) -> str:
 
 
 EXPORTER = Caffe2Exporter()
+EXPORTER.run_files, EXPORTER.group_files = native.run_files, native.group_files  # convert --verify
 
 __all__ = ["EXPORTER", "Caffe2Exporter", "build_model"]

@@ -22,6 +22,7 @@ from onnx import TensorProto
 from onnxhub.errors import UnsupportedModel
 from onnxhub.import_ import ImportContext, prepare_model
 
+from .. import native
 from ..formats.proto import messages
 from .ops import TABLE
 
@@ -199,3 +200,4 @@ class Caffe2Importer:
 
 
 IMPORTER = Caffe2Importer()
+IMPORTER.run_files = native.run_files  # onnxhub convert --verify

@@ -16,6 +16,7 @@ from onnx import helper
 from onnxhub.errors import InvalidModel, UsageError
 from onnxhub.export import Exporter, check_supported, parse_shapes
 
+from .. import native
 from ..formats.model import read_model
 from . import ops  # noqa: F401  (registers the op functions)
 from .convert import BLOCKS, TABLE, WHERE, CNTKBuilder, Tensor
@@ -127,10 +128,15 @@ class _Converter:
             return
         inputs = [self.lookup(env, uid) for uid in fn.inputs]
         ctx.at_function(fn)
-        if fn.block is not None:
-            results = TABLE.lookup(fn.block.op_name, ctx.opset, domain=BLOCKS).fn(ctx, fn, inputs)
-        else:
-            results = TABLE.lookup(fn.op, ctx.opset).fn(ctx, fn, inputs)
+        try:
+            if fn.block is not None:
+                results = TABLE.lookup(fn.block.op_name, ctx.opset, domain=BLOCKS).fn(ctx, fn, inputs)
+            else:
+                results = TABLE.lookup(fn.op, ctx.opset).fn(ctx, fn, inputs)
+        except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            # a .model the converter cannot read (too few inputs, a missing or nonsensical attribute)
+            raise InvalidModel(f"function {fn.name or fn.uid!r} ({fn.op}) cannot be converted: it has "
+                               f"{len(inputs)} input(s) ({type(exc).__name__}: {exc})") from exc
         for out, tensor in zip(fn.outputs, results):
             env[out] = tensor
 
@@ -167,5 +173,6 @@ def _output_name(ctx, model, tensor, uid):
 
 
 EXPORTER = CNTKExporter()
+EXPORTER.run_files, EXPORTER.group_files = native.run_files, native.group_files  # convert --verify
 
 __all__ = ["EXPORTER", "CNTKExporter", "build_model"]

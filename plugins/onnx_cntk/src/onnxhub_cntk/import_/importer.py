@@ -22,6 +22,7 @@ from pathlib import Path
 from onnxhub.errors import UsageError
 from onnxhub.import_ import prepare_model
 
+from .. import native
 from ..backend import CNTKBackend
 
 MIN_OPSET, MAX_OPSET = 13, 21
@@ -53,3 +54,4 @@ class CNTKImporter:
 
 
 IMPORTER = CNTKImporter()
+IMPORTER.run_files = native.run_files  # onnxhub convert --verify

@@ -50,6 +50,18 @@ class MXNetExporter(Exporter):
         name = symbol_file.name.removesuffix(".json").removesuffix("-symbol")
         return build_model(symbol, params, opset, parse_shapes(input_shapes), static_batch, name)
 
+    def run_files(self, files, inputs):
+        """The user's files run by real MXNet (its runtime), for ``onnxhub convert --verify``."""
+        from ..native import run_files
+
+        return run_files(files, inputs)
+
+    def group_files(self, paths):
+        """One model per ``NAME-symbol.json`` with its latest ``NAME-EPOCH.params``."""
+        from ..native import group_files
+
+        return group_files(paths)
+
 
 def build_model(symbol, params, opset, shapes, static_batch, name="mxnet"):
     """``(model without initializers, [(name, array)])`` for a loaded symbol and its weights."""
@@ -63,13 +75,18 @@ def build_model(symbol, params, opset, shapes, static_batch, name="mxnet"):
             continue
         entry = TABLE.lookup(node.op, opset)
         ctx.at_node(node)
+        absent = [(src, out) for src, out in node.inputs if (src, out) not in tensors]
+        if absent:
+            src, out = absent[0]
+            raise InvalidModel(f"node {node.name!r} ({node.op}) reads output #{out} of "
+                               f"{symbol.nodes[src].name!r}, which does not have it")
         inputs = [tensors[(src, out)] for src, out in node.inputs]
         if any(t is None for t in inputs):
             bad = [symbol.nodes[src].name for (src, out), t in zip(node.inputs, inputs) if t is None]
             raise InvalidModel(f"node {node.name!r} ({node.op}) uses {bad}, missing from the .params file")
         if not entry.meta.get("lazy_zeros") and any(ctx.is_lazy_zeros(t) for t in inputs):
             raise ctx.unsupported("reading zeros of a run-time shape")
-        outputs = entry.fn(ctx, node, inputs)
+        outputs = _convert(entry, ctx, node, inputs)
         for i, out in enumerate(outputs):
             tensors[(node.index, i)] = ctx.rename(out, symbol.output_name(node.index, i))
     ctx.at_node(None)
@@ -80,6 +97,20 @@ def build_model(symbol, params, opset, shapes, static_batch, name="mxnet"):
             raise InvalidModel(f"output {symbol.nodes[idx].name!r} is not produced by any node")
         outputs.append(tensor)
     return ctx.finish(outputs, name, producer="onnxhub-mxnet")
+
+
+def _convert(entry, ctx, node, inputs):
+    """Run one op function; a symbol it cannot read (too few inputs, a missing or nonsensical
+    attribute) is the model's fault: ``InvalidModel`` naming the node, not an internal error."""
+    try:
+        return entry.fn(ctx, node, inputs)
+    except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        if not inputs and not entry.meta.get("lazy_zeros"):
+            why = "has no inputs"
+        else:
+            why = f"has {len(inputs)} input(s) and attributes {dict(node.attrs)}"[:200]
+        raise InvalidModel(f"node {node.name!r} ({node.op}) cannot be converted: it {why} "
+                           f"({type(exc).__name__}: {exc})") from exc
 
 
 def _param_use(symbol, opset) -> dict[int, bool]:

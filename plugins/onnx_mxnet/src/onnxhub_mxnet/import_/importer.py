@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from onnx import TensorProto
 
 from onnxhub.errors import UnsupportedModel
 from onnxhub.import_ import ImportContext, prepare_model
@@ -28,6 +29,7 @@ class Graph(ImportContext):
 
     def __init__(self, model):
         super().__init__(model, TABLE)
+        _check_dtypes(model, self.types)
         self.nodes: list[dict] = []
         self.refs: dict[str, list] = {}  # ONNX tensor name -> [node index, output index, 0]
         self.params: dict[str, np.ndarray] = {}  # "arg:x"/"aux:x" -> array
@@ -76,6 +78,24 @@ class Graph(ImportContext):
                            "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}, indent=1)
 
 
+# ONNX element types MXNet 1.9 has arrays of (mshadow's type flags); strings, bfloat16, float8,
+# complex and 4-bit types have none, so a graph input or output of one cannot be imported.
+_MXNET_TYPES = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.UINT8, TensorProto.INT32,
+                TensorProto.INT8, TensorProto.INT64, TensorProto.BOOL, TensorProto.INT16, TensorProto.UINT16,
+                TensorProto.UINT32, TensorProto.UINT64}
+
+
+def _check_dtypes(model, types: dict) -> None:
+    """``UnsupportedModel`` naming the first graph input or output whose dtype MXNet cannot hold."""
+    for kind, infos in (("input", model.graph.input), ("output", model.graph.output)):
+        for vi in infos:
+            elem = types.get(vi.name) or vi.type.tensor_type.elem_type
+            if elem and elem not in _MXNET_TYPES:
+                name = TensorProto.DataType.Name(elem) if elem in TensorProto.DataType.values() else str(elem)
+                raise UnsupportedModel(f"graph {kind} {vi.name!r} has dtype {name.lower()}, which MXNet has no "
+                                       "arrays of; cast it in the ONNX model first")
+
+
 def _attr(v) -> str:
     if isinstance(v, bool):
         return "True" if v else "False"
@@ -93,11 +113,26 @@ class MXNetImporter:
 
             raise UsageError(f"unknown MXNet importer option(s): {', '.join(sorted(options))}")
         symbol_json, params, _ = convert(model, input_shapes)
-        name = name or (model.graph.name or "model").replace("/", "_")
+        name = name or _file_stem(model.graph.name)
         out = Path(output_dir)
         (out / f"{name}-symbol.json").write_text(symbol_json)
         save_params(out / f"{name}-0000.params", params)
         return [out / f"{name}-symbol.json", out / f"{name}-0000.params"]
+
+    def run_files(self, files, inputs):
+        """The written files loaded and run by plain MXNet (its runtime), for ``onnxhub convert --verify``."""
+        from ..native import run_files
+
+        return run_files(files, inputs)
+
+
+def _file_stem(graph_name) -> str:
+    """The graph's name as a file name: text (a name that is not UTF-8 comes back from protobuf as bytes),
+    no path separators or NULs, at most 100 characters; ``model`` when nothing is left."""
+    if isinstance(graph_name, bytes):
+        graph_name = graph_name.decode("utf-8", "backslashreplace")
+    stem = "".join("_" if c in "/\\\0" or not c.isprintable() else c for c in graph_name)[:100]
+    return stem if stem.strip(". ") else "model"
 
 
 def convert(model, input_shapes=None) -> tuple[str, dict, list[str]]:

@@ -1,0 +1,161 @@
+"""Verified conversion of one model: framework A's files -> ONNX -> framework B's files.
+
+``convert_one_model`` is what ``onnxhub convert`` runs for one model (and what each
+worker of an inventory runs per model): the exporter of A, then the importer of B (or,
+for ``target="onnx"``, the ONNX file itself), written atomically into one folder. With
+``verify=True`` the *source files* run on real A and the *written files* on real B (ONNX
+Runtime for ``onnx``) on the same seeded random inputs, and every output is compared.
+
+Running a framework's own files is the converters' optional ``run_files`` method (the
+contract is in ``onnxhub.hookspecs``: ``register_exporters`` / ``register_importers``):
+
+    run_files(files, inputs) -> [array, ...]     # or {output name: array}
+
+``files`` are the model's files (the user's files for an exporter, the files the importer
+wrote for an importer), ``inputs`` maps the exported ONNX graph's input names to numpy
+arrays; the result is the model's outputs in the ONNX graph's output order. It runs the
+real framework (in its isolated runtime when it has one).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from . import api
+from .errors import InvalidModel, UsageError
+
+ONNX_TARGET = "onnx"  # ``--to onnx``: stop after the export
+ONNX_JUDGE = "onnxruntime"  # the backend that runs the ONNX file for ``--to onnx --verify``
+
+
+def output_kind(source: str, target: str) -> str:
+    """The kind written into an output folder's marker (``import`` and ``convert`` to B share ``import:B``)."""
+    return f"export:{source}" if target == ONNX_TARGET else api._import_kind(target)
+
+
+def check_tolerances(rtol: float, atol: float) -> None:
+    for what, value in (("--rtol", rtol), ("--atol", atol)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise UsageError(f"{what} must be a finite number >= 0, not {value}")
+
+
+def resolve(source: str, target: str, verify: bool = False):
+    """``(exporter, importer or None)``, loaded once; with ``verify`` both must be able to run their files."""
+    exporter = api._usable("exporter", source)
+    importer = None if target == ONNX_TARGET else api._usable("importer", target)
+    if verify:
+        if not callable(getattr(exporter, "run_files", None)):
+            raise UsageError(f"--verify needs the {source!r} exporter to run its files (run_files), "
+                             "which it does not offer yet")
+        if importer is None:
+            api.backend_for(ONNX_JUDGE)  # ONNX Runtime must be ready: fails here, before any work
+        elif not callable(getattr(importer, "run_files", None)):
+            raise UsageError(f"--verify needs the {target!r} importer to run the files it writes (run_files), "
+                             "which it does not offer yet")
+    return exporter, importer
+
+
+def compare(names, want, got, rtol: float, atol: float, source: str, target: str) -> list[dict]:
+    """One row per output: ``{"output", "source", "target", "max_abs", "max_rel", "ok", "note"}``."""
+    import numpy as np
+
+    want, got = _as_list(names, want, source), _as_list(names, got, target)
+    rows = []
+    for name, w, g in zip(names, want, got):
+        w, g = np.asarray(w), np.asarray(g)
+        row = {"output": name, "source": source, "target": target, "max_abs": None, "max_rel": None}
+        if w.shape != g.shape:
+            row.update(ok=False, note=f"shape {list(g.shape)} != {list(w.shape)}")
+        elif not w.size:
+            row.update(ok=True, note="empty")
+        elif np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_:
+            r, x = w.astype(np.float64), g.astype(np.float64)
+            diff = np.abs(x - r)
+            row["max_abs"] = float(np.nanmax(diff))
+            row["max_rel"] = float(np.nanmax(diff / np.maximum(np.abs(r), np.finfo(np.float64).tiny)))
+            close = bool(np.allclose(x, r, rtol=rtol, atol=atol, equal_nan=True))
+            row.update(ok=close, note="" if close else f"beyond rtol={rtol} atol={atol}")
+        else:
+            close = bool(np.array_equal(w, g))
+            row.update(ok=close, note="" if close else "values differ")
+        rows.append(row)
+    return rows
+
+
+def _as_list(names, outputs, who: str) -> list:
+    """``run_files``' result as a list in graph-output order (a dict is matched by output name)."""
+    from .errors import PluginError
+
+    if isinstance(outputs, dict):
+        missing = [n for n in names if n not in outputs]
+        if missing:
+            raise PluginError(f"{who} run_files returned no output named {missing[0]!r}")
+        return [outputs[n] for n in names]
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
+        raise PluginError(f"{who} run_files returned {type(outputs).__name__}, not a list of outputs")
+    outputs = list(outputs)
+    if len(outputs) != len(names):
+        raise PluginError(f"{who} run_files returned {len(outputs)} output(s); the model has {len(names)}")
+    return outputs
+
+
+def seeded_inputs(model, seed: int) -> dict:
+    """Random inputs from the exported graph's types; every dynamic dimension is 1 (said once, here)."""
+    from .inputs import input_specs, random_inputs
+
+    dims = {}
+    for name, _, shape in input_specs(model):
+        for i, d in enumerate(shape or ()):
+            if not (isinstance(d, int) and d > 0):
+                dims[d if isinstance(d, str) else f"{name}:{i}"] = 1
+    return random_inputs(model, dims, seed=seed)
+
+
+def convert_one_model(files, source: str, target: str, output_dir, *, opset: int = 17, force: bool = False,
+                      verify: bool = False, rtol: float = 1e-3, atol: float = 1e-4, seed: int = 0,
+                      adapters=None, **options) -> dict:
+    """Convert (and with ``verify`` check) one model into ``output_dir``.
+
+    Returns ``{"written": [paths], "differences": [rows] or None, "ok": bool}``; ``ok`` is
+    false only when a verified output differs beyond the tolerance. ``adapters`` is
+    ``resolve()``'s pair when the caller already has it.
+    """
+    from .modelio import atomic_dir, check_output_dir, save_model
+
+    exporter, importer = adapters or resolve(source, target, verify)
+    kind = output_kind(source, target)
+    inputs = [str(f) for f in files]
+    check_output_dir(Path(output_dir), kind, force, inputs=inputs)  # a full folder fails before the export
+    paths = [str(f) for f in files]
+    for f in paths:
+        if not Path(f).is_file():
+            raise InvalidModel(f"{f}: no such file")
+    model = api._export(paths, exporter, opset, **options)
+    if importer is None:
+        name = _safe_name(model.graph.name or Path(paths[0]).stem)
+        output_dir = Path(output_dir)
+        with atomic_dir(output_dir, force=force, kind=kind, inputs=inputs) as stage:
+            save_model(model, stage / f"{name}.onnx")
+        written = [output_dir / f"{name}.onnx"]
+    else:
+        written = api._import(model, importer, output_dir, force, kind=kind, inputs=inputs)
+    result = {"written": [str(p) for p in written], "differences": None, "ok": True}
+    if verify:
+        feeds = seeded_inputs(model, seed)
+        names = [o.name for o in model.graph.output]
+        want = exporter.run_files(paths, {k: v.copy() for k, v in feeds.items()})
+        if importer is None:
+            outs = api.run(model, dict(feeds), backend=ONNX_JUDGE, checked=True)
+            got, judge = [outs[n] for n in names], ONNX_JUDGE
+        else:
+            got, judge = importer.run_files([str(p) for p in written], dict(feeds)), target
+        rows = compare(names, want, got, rtol, atol, source, judge)
+        result.update(differences=rows, ok=all(r["ok"] for r in rows))
+    return result
+
+
+def _safe_name(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"

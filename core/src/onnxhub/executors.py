@@ -1,0 +1,183 @@
+"""Where an inventory's models are converted: local worker processes, or a Dask cluster.
+
+``run(name, fn, tasks, jobs=..., scheduler=...)`` yields ``fn(task)`` for every task as
+each finishes. ``fn`` is a module-level function taking and returning plain JSON data
+(``onnxhub.inventory.convert_task``), so every executor ships it the same way; it never
+raises for a model's own failure.
+
+- ``local``: ``jobs`` worker processes of this machine (``spawn``: a clean interpreter
+  each). A worker that dies (a framework crash) fails only the model it held: the pool
+  is rebuilt and the others go on. Workers exit when the hub process is gone (killed), and
+  Ctrl-C / SIGTERM of the hub stops them.
+- ``dask``: a ``distributed`` cluster, imported only here and only when chosen
+  (``pip install 'onnxhub[dask]'``). Without ``scheduler`` a ``LocalCluster`` of ``jobs``
+  single-threaded worker processes is started for the run; with ``scheduler``
+  (``tcp://host:8786``) the tasks go to that running cluster, whose workers need onnxhub,
+  the plugins and runtimes installed (``onnxhub runtime install``) and the model files at
+  the same paths (a shared file system).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+EXECUTORS = ("local", "dask")
+
+
+def run(name: str, fn, tasks: list[dict], *, jobs: int = 1, scheduler: str | None = None):
+    if not tasks:
+        return (_ for _ in ())
+    if name == "local":
+        return _local(fn, tasks, jobs)
+    if name == "dask":
+        return _dask(fn, tasks, jobs, scheduler)
+    from .errors import UsageError
+
+    raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, not {name!r}")
+
+
+# -- local worker processes ---------------------------------------------------------------
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _worker_init(parent: int, jobs: int = 1) -> None:
+    """In each worker: Ctrl-C is the hub's to handle, and the worker ends when the hub is gone.
+
+    With several workers, each keeps its numeric libraries to one thread (unless the user
+    set otherwise), so ``-j N`` runs N models on N cores instead of N x cores threads.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if jobs > 1:
+        for name in THREAD_VARIABLES:
+            os.environ.setdefault(name, "1")
+
+    def watch():
+        import time
+
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:  # re-parented: the hub was killed
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="onnxhub-parent-watch").start()
+
+
+def _tracked(fn, task: dict, mark: str):
+    """``fn(task)`` with a file ``mark`` present while it runs: a pool that breaks tells which tasks it held."""
+    with open(mark, "w"):
+        pass
+    try:
+        return fn(task)
+    finally:
+        os.unlink(mark)
+
+
+def _local(fn, tasks, jobs):
+    """Yield ``fn(task)`` per task from ``jobs`` worker processes.
+
+    A worker that dies breaks the whole ``ProcessPoolExecutor``: every task it had started
+    (a marker file says which) is retried once alone in a fresh pool, and fails if it
+    kills that one too; tasks not yet started just go to the next pool.
+    """
+    import multiprocessing
+    import shutil
+    import tempfile
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    marks = tempfile.mkdtemp(prefix="onnxhub-jobs-")
+    queue = [(task, False) for task in tasks]  # (task, alone: a suspect retried in a pool of its own)
+    try:
+        while queue:
+            alone = [item for item in queue if item[1]]
+            batch = alone[:1] if alone else queue
+            queue = [item for item in queue if item not in batch]
+            pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(batch))), mp_context=context,
+                                       initializer=_worker_init, initargs=(os.getpid(), jobs))
+            try:
+                futures = {}
+                for i, (task, isolated) in enumerate(batch):
+                    mark = os.path.join(marks, str(i))
+                    futures[pool.submit(_tracked, fn, task, mark)] = (task, isolated, mark)
+                waiting = set(futures)
+                while waiting:
+                    done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        task, isolated, mark = futures[fut]
+                        try:
+                            result = fut.result()
+                        except BrokenProcessPool:
+                            started = os.path.exists(mark)
+                            if started and isolated:
+                                yield _crashed(task, "the worker process converting it died")
+                            else:
+                                queue.append((task, started))
+                            continue
+                        yield result
+            finally:
+                _stop(pool)
+                for name in os.listdir(marks):
+                    os.unlink(os.path.join(marks, name))
+    finally:
+        shutil.rmtree(marks, ignore_errors=True)
+
+
+def _stop(pool) -> None:
+    """Shut the pool down at once: queued tasks cancelled, running workers terminated."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=5)
+
+
+def _crashed(task: dict, why: str) -> dict:
+    return {"name": task["name"], "files": task["files"], "status": "failed", "error": why, "differences": None,
+            "seconds": None}
+
+
+# -- Dask ------------------------------------------------------------------------------------
+def _dask(fn, tasks, jobs, scheduler):
+    from .errors import UsageError
+
+    try:
+        import logging
+
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UsageError("--executor dask needs Dask: pip install 'onnxhub[dask]' "
+                         "(dask[distributed])") from None
+    cluster = None
+    try:
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        else:
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise UsageError(f"cannot start a Dask cluster: {type(exc).__name__}: {exc}") from None
+    try:
+        futures = {client.submit(fn, task, pure=False, key=f"onnxhub-convert-{task['name']}-{os.getpid()}"): task
+                   for task in tasks}
+        for fut in as_completed(list(futures)):
+            task = futures[fut]
+            try:
+                yield fut.result()
+            except Exception as exc:  # noqa: BLE001 -- a worker that died (KilledWorker) fails its model only
+                yield _crashed(task, f"Dask worker failed: {type(exc).__name__}: {exc}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
