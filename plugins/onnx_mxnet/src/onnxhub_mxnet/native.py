@@ -11,28 +11,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_WORKER = None
 HANDLER = "onnxhub_mxnet.runtime_side.files"
 _PARAMS = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d+)\.params$")
 
 
 def worker():
     """The ``run_files`` worker in the installed ``mxnet`` runtime (``RuntimeNotInstalled`` when it is not)."""
-    global _WORKER
-    if _WORKER is None:
-        from onnxhub.errors import RuntimeNotInstalled
-        from onnxhub.home import runtime_dir, runtime_installed
-        from onnxhub.registry import get_registry
-        from onnxhub.runtime.bridge import Worker
+    from onnxhub.runtime.dedicated import dedicated_worker
 
-        if not runtime_installed("mxnet"):
-            raise RuntimeNotInstalled("running MXNet files needs the mxnet runtime; run: onnxhub runtime install mxnet")
-        spec = get_registry().get("runtime", "mxnet").spec
-        _WORKER = Worker(runtime_dir("mxnet") / "bin" / "python", HANDLER, dict(spec.env), name="mxnet-files")
-        import atexit
-
-        atexit.register(_WORKER.stop)
-    return _WORKER
+    return dedicated_worker("mxnet", HANDLER)
 
 
 def run_files(files, inputs: dict, timeout: float = 600.0) -> list:
