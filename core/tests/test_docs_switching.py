@@ -6,7 +6,9 @@ import importlib.util
 import json
 from pathlib import Path
 
-from onnxhub.inventory import MATRIX_MARKER, matrix_markdown
+import pytest
+
+from onnxhub.inventory import MATRIX_MARKER, classify, matrix_markdown
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -37,8 +39,37 @@ def test_the_committed_reports_are_real_verified_runs():
 def test_a_cell_counts_verified_models_and_a_missing_report_is_pending(tmp_path):
     rep = {"verify": True, "total": 2, "seed": 0, "rtol": 1e-3, "atol": 1e-4, "models": [
         {"name": "a", "status": "ok", "seconds": 1.0, "differences": [{"max_abs": 2e-7, "max_rel": 1e-6, "ok": True}]},
-        {"name": "b", "status": "failed", "seconds": 0.1, "differences": None, "error": "UnsupportedOperator: X"}]}
+        {"name": "b", "status": "failed", "seconds": 0.1, "differences": None,
+         "error": "UnsupportedOperator: unsupported operator Sign at opset 17 (node 's') in the MXNet importer"}]}
     (tmp_path / "mxnet-to-cntk.json").write_text(json.dumps(rep))
     md = matrix_markdown(tmp_path)
-    assert "| **mxnet** | pending | pending | pending | 1/2 verified, max abs 2.0e-07 |" in md
-    assert "| b | failed | - | - | 0.1 | UnsupportedOperator: X |" in md
+    assert "| **mxnet** | pending | pending | pending | 1/2 verified, max abs 2.0e-07; 1 not expressible by the target |" \
+        in md
+    assert "| b | failed | - | - | 0.1 | **target lacks Sign**: UnsupportedOperator: unsupported operator Sign" in md
+
+
+@pytest.mark.parametrize("model, reason", [
+    ({"status": "ok"}, ""),
+    ({"status": "mismatch"}, "converter bug: outputs differ beyond tolerance"),
+    ({"status": "failed", "error": "UnsupportedOperator: unsupported operator Reshape (a CNTK limit: CNTK refused "
+                                   "to build it) at opset 17 (node 'vec/Reshape') in the CNTK importer"},
+     "target limit (Reshape): the target cannot express it"),
+    ({"status": "failed", "error": "UnsupportedModel: the CNTK importer: graph input 'x' is a scalar: it has no "
+                                   "batch axis for CNTK"}, "target limit: the target cannot express it"),
+    ({"status": "failed", "error": "UnsupportedOperator: unsupported operator Foo in the Caffe2 exporter"},
+     "source exporter lacks Foo"),
+    ({"status": "failed", "error": "UnsupportedOperator: unsupported operator ArgMax, Scan at opset 17 (node 'n') in "
+                                   "the MXNet importer"}, "target lacks ArgMax, Scan: the target cannot express it"),
+    ({"status": "failed", "error": "RemoteError: ValueError in runtime: shapes do not match"}, "converter bug"),
+])
+def test_failures_are_classified(model, reason):
+    assert classify(model) == reason
+
+
+def test_a_passing_output_below_atol_shows_its_note(tmp_path):
+    rep = {"verify": True, "total": 1, "seed": 0, "rtol": 1e-3, "atol": 1e-4, "models": [
+        {"name": "tiny", "status": "ok", "seconds": 1.0, "differences": [
+            {"output": "prob", "max_abs": 1e-9, "max_rel": 1e-4, "ok": True, "note": "|output| <= 1.0e-05, below atol"}]}]}
+    (tmp_path / "caffe2-to-onnx.json").write_text(json.dumps(rep))
+    assert "| tiny | ok | 1e-09 | 0.0001 | 1 | prob: |output| <= 1.0e-05, below atol |" in \
+        matrix_markdown(tmp_path).replace("\\|", "|")

@@ -57,25 +57,49 @@ def resolve(source: str, target: str, verify: bool = False):
 
 
 def compare(names, want, got, rtol: float, atol: float, source: str, target: str) -> list[dict]:
-    """One row per output: ``{"output", "source", "target", "max_abs", "max_rel", "ok", "note"}``."""
+    """One row per output: ``{"output", "source", "target", "max_abs", "max_rel", "scale", "ok", "note"}``.
+
+    The pass rule is ``numpy.allclose(got, want, rtol, atol)`` (``|b - a| <= atol + rtol * |a|``
+    everywhere, NaN equal to NaN). What is reported is scale-aware: ``max_abs`` is the
+    largest ``|b - a|``, ``scale`` the largest ``|a|`` (finite values), and ``max_rel`` is
+    ``max_abs / scale``: the worst difference relative to the output's magnitude, not to
+    each element's (which is meaningless on outputs near zero, such as saturated
+    probabilities). When ``scale`` is below ``atol`` the check says nothing (any values
+    that small pass): the row passes but its note says so.
+    """
     import numpy as np
 
     want, got = _as_list(names, want, source), _as_list(names, got, target)
     rows = []
     for name, w, g in zip(names, want, got):
         w, g = np.asarray(w), np.asarray(g)
-        row = {"output": name, "source": source, "target": target, "max_abs": None, "max_rel": None}
+        row = {"output": name, "source": source, "target": target, "max_abs": None, "max_rel": None, "scale": None}
         if w.shape != g.shape:
             row.update(ok=False, note=f"shape {list(g.shape)} != {list(w.shape)}")
         elif not w.size:
             row.update(ok=True, note="empty")
         elif np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_:
             r, x = w.astype(np.float64), g.astype(np.float64)
-            diff = np.abs(x - r)
-            row["max_abs"] = float(np.nanmax(diff))
-            row["max_rel"] = float(np.nanmax(diff / np.maximum(np.abs(r), np.finfo(np.float64).tiny)))
             close = bool(np.allclose(x, r, rtol=rtol, atol=atol, equal_nan=True))
-            row.update(ok=close, note="" if close else f"beyond rtol={rtol} atol={atol}")
+            with np.errstate(invalid="ignore", over="ignore"):
+                diff = np.abs(x - r)
+                same = (x == r) | (np.isnan(x) & np.isnan(r))  # inf == inf and NaN == NaN differ by nothing
+                diff = np.where(same, 0.0, diff)
+            finite_ref = np.abs(r[np.isfinite(r)])
+            scale = float(finite_ref.max()) if finite_ref.size else None
+            max_abs = float(np.nanmax(diff)) if not np.isnan(diff).all() else None
+            row.update(max_abs=max_abs, scale=scale)
+            if max_abs is not None and scale:
+                row["max_rel"] = max_abs / scale
+            elif max_abs == 0:
+                row["max_rel"] = 0.0
+            if not close:
+                note = f"beyond rtol={rtol} atol={atol}"
+            elif scale is not None and scale < atol and np.issubdtype(w.dtype, np.floating):
+                note = f"|output| <= {scale:.1e}, below atol={atol}: any values this small pass"
+            else:
+                note = ""
+            row.update(ok=close, note=note)
         else:
             close = bool(np.array_equal(w, g))
             row.update(ok=close, note="" if close else "values differ")
@@ -100,15 +124,36 @@ def _as_list(names, outputs, who: str) -> list:
     return outputs
 
 
+DYNAMIC_AXES = ("batch", "sequence")  # dims named so are the dynamic axes exporters declare
+
+
 def seeded_inputs(model, seed: int) -> dict:
-    """Random inputs from the exported graph's types; every dynamic dimension is 1 (said once, here)."""
+    """Random inputs from the exported graph's types; the batch and sequence axes are 1 (said once, here).
+
+    The batch is an input's first dimension when it is not fixed, or a dimension named
+    ``batch``; a dimension named ``sequence`` (CNTK's sequence axis) is a dynamic axis too.
+    Any other free dimension (a height the source file does not record) is not guessed:
+    ``UsageError`` asks for ``--input-shape``, since a wrong size makes the source fail
+    or, worse, check nothing.
+    """
     from .inputs import input_specs, random_inputs
 
     dims = {}
     for name, _, shape in input_specs(model):
+        free = []
         for i, d in enumerate(shape or ()):
-            if not (isinstance(d, int) and d > 0):
+            if isinstance(d, int) and d > 0:
+                continue
+            if i == 0 or d in DYNAMIC_AXES:
                 dims[d if isinstance(d, str) else f"{name}:{i}"] = 1
+            else:
+                free.append(i)
+        if free:
+            example = ",".join(str(d) if isinstance(d, int) and d > 0 else ("1" if i not in free else "?")
+                               for i, d in enumerate(shape))
+            raise UsageError(f"--verify cannot choose the size of dimension(s) {', '.join(map(str, free))} of "
+                             f"input {name!r} (the source files do not record it): pass "
+                             f"--input-shape {name}={example} with each ? replaced by its size")
     return random_inputs(model, dims, seed=seed)
 
 
@@ -132,6 +177,7 @@ def convert_one_model(files, source: str, target: str, output_dir, *, opset: int
         if not Path(f).is_file():
             raise InvalidModel(f"{f}: no such file")
     model = api._export(paths, exporter, opset, **options)
+    feeds = seeded_inputs(model, seed) if verify else None  # refuses before anything is written
     if importer is None:
         name = _safe_name(model.graph.name or Path(paths[0]).stem)
         output_dir = Path(output_dir)
@@ -142,7 +188,6 @@ def convert_one_model(files, source: str, target: str, output_dir, *, opset: int
         written = api._import(model, importer, output_dir, force, kind=kind, inputs=inputs)
     result = {"written": [str(p) for p in written], "differences": None, "ok": True}
     if verify:
-        feeds = seeded_inputs(model, seed)
         names = [o.name for o in model.graph.output]
         want = exporter.run_files(paths, {k: v.copy() for k, v in feeds.items()})
         if importer is None:

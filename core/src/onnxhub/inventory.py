@@ -325,18 +325,23 @@ def _num(value) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
+def notes(differences) -> str:
+    """The verified outputs' notes in one line (``output: note; ...``): beyond tolerance, or below atol."""
+    return "; ".join(f"{d.get('output')}: {d['note']}" for d in differences or () if d.get("note"))
+
+
 def markdown(report: dict) -> str:
     lines = [f"# Conversion {report['source']} -> {report['target']}", "",
              f"{report['total']} models: {report['ok']} ok, {report['mismatch']} mismatch, {report['failed']} failed "
              f"({report['resumed']} from an earlier run); executor {report['executor']}, {report['jobs']} job(s), "
              f"{report['seconds']:.1f} s." + (f" Verified at rtol {report['rtol']}, atol {report['atol']}, "
                                                f"seed {report['seed']}." if report["verify"] else ""), "",
-             "| model | status | max abs diff | max rel diff | seconds | error |", "|---|---|---|---|---|---|"]
+             "| model | status | max abs diff | max rel diff | seconds | error or note |", "|---|---|---|---|---|---|"]
     for r in report["models"]:
         diffs = r["differences"] or []
         abs_ = max((d["max_abs"] for d in diffs if d["max_abs"] is not None), default=None)
         rel = max((d["max_rel"] for d in diffs if d["max_rel"] is not None), default=None)
-        error = (r["error"] or "").replace("|", "\\|")
+        error = (r["error"] or notes(diffs)).replace("|", "\\|")
         lines.append(f"| {r['name']} | {r['status']}{' (earlier run)' if r['resumed'] else ''} | {_num(abs_)} | "
                      f"{_num(rel)} | {_num(r['seconds'])} | {error} |")
     return "\n".join(lines) + "\n"
@@ -366,11 +371,38 @@ MATRIX_MARKER = "<!-- conversion matrix -->"
 FRAMEWORKS = ("mxnet", "caffe2", "cntk")
 
 
+def classify(model: dict) -> str:
+    """Why a model of a matrix report is not verified, in a few words (``""`` when it is).
+
+    ``target cannot express it``: the target's importer refused the model (an op or a form
+    it lacks, a limit of the framework such as CNTK's batch axis); ``source exporter lacks
+    it``: the exporter refused; ``converter bug``: anything else (the converted model ran
+    and differed, or a step failed unexpectedly).
+    """
+    status, error = model.get("status"), model.get("error") or ""
+    if status == "ok":
+        return ""
+    if status == "mismatch":
+        return "converter bug: outputs differ beyond tolerance"
+    kind, _, text = error.partition(": ")
+    op = re.match(r"unsupported operator (.+?)(?: \(| at opset| in the |$)", text)
+    if kind in ("UnsupportedOperator", "UnsupportedModel", "UnsupportedDtype") or "refuse" in text:
+        who = re.search(r"in the (\S+) (importer|exporter)", text)
+        if who and who.group(2) == "exporter" or "exporter" in text and "importer" not in text:
+            return f"source exporter lacks {op.group(1) if op else 'it'}"
+        if "limit" in text or "batch axis" in text:
+            return f"target limit{' (' + op.group(1) + ')' if op else ''}: the target cannot express it"
+        return f"target lacks {op.group(1) if op else 'a feature'}: the target cannot express it"
+    return "converter bug"
+
+
 def matrix_markdown(folder, frameworks=FRAMEWORKS) -> str:
     """The verified conversion matrix from the committed reports ``folder/SOURCE-to-TARGET.json``.
 
     One row per source framework, one column per target (``onnx`` first); a cell is the
-    count of models verified within tolerance and the worst difference, or "pending" when
+    count of models verified within tolerance and the worst difference, then how many the
+    target cannot express, the source's exporter did not export, or failed by a converter
+    bug (``classify``; each model's reason is in its pair's table), or "pending" when
     no report exists yet. Then one table per report with every model.
     """
     folder = Path(folder)
@@ -391,19 +423,29 @@ def matrix_markdown(folder, frameworks=FRAMEWORKS) -> str:
             diffs = [d for m in rep["models"] for d in (m.get("differences") or ())]
             worst = max((d["max_abs"] for d in diffs if d.get("max_abs") is not None), default=None)
             verified = sum(m["status"] == "ok" for m in rep["models"]) if rep["verify"] else 0
-            cells.append(f"{verified}/{rep['total']} verified" + (f", max abs {worst:.1e}" if worst is not None else ""))
+            reasons = {}
+            for m in rep["models"]:
+                reason = classify(m)
+                if reason:
+                    short = ("not expressible by the target" if reason.startswith("target") else
+                             "not exported" if reason.startswith("source") else "converter bug")
+                    reasons[short] = reasons.get(short, 0) + 1
+            cells.append(f"{verified}/{rep['total']} verified" + (f", max abs {worst:.1e}" if worst is not None else "")
+                         + "".join(f"; {n} {r}" for r, n in sorted(reasons.items())))
         lines.append(f"| **{source}** | " + " | ".join(cells) + " |")
     for (source, target), rep in sorted(reports.items()):
         judge = "ONNX Runtime" if target == "onnx" else target
         lines += ["", f"### {source} → {target}", "",
                   f"{rep.get('family', '')}: source files run by real {source}, converted files by {judge}, "
                   f"same seeded inputs (seed {rep['seed']}), rtol {rep['rtol']}, atol {rep['atol']}.", "",
-                  "| model | status | max abs diff | max rel diff | seconds | error |", "|---|---|---|---|---|---|"]
+                  "| model | status | max abs diff | max rel diff | seconds | reason, error or note |",
+                  "|---|---|---|---|---|---|"]
         for m in rep["models"]:
             diffs = m.get("differences") or []
             abs_ = max((d["max_abs"] for d in diffs if d.get("max_abs") is not None), default=None)
             rel = max((d["max_rel"] for d in diffs if d.get("max_rel") is not None), default=None)
-            error = (m.get("error") or "").replace("|", "\\|")
+            reason = classify(m)
+            text = (f"**{reason.split(':')[0]}**: " if reason else "") + (m.get("error") or notes(diffs))
             lines.append(f"| {m['name']} | {m['status']} | {_num(abs_)} | {_num(rel)} | {_num(m.get('seconds'))} | "
-                         f"{error} |")
+                         f"{text.replace('|', chr(92) + '|')} |")
     return "\n".join(lines) + "\n"

@@ -133,3 +133,26 @@ def test_ops_inside_subgraphs_are_checked_at_load():
             "inputs": ["c", "x"], "outputs": ["y"]}
     with pytest.raises(UnsupportedOperator, match="Nope"):
         PlanStore(TABLE).load(plan, {})
+
+
+def test_construction_errors_become_one_line_unsupported_operator_naming_the_node():
+    """Off by default (a framework's ValueError propagates); a store that lists it reports the node instead."""
+    table = OpTable("the test table")
+
+    def refuse(inputs, attrs):
+        raise ValueError("Reshape: Operand dimensions '[7 x 2]' incompatible with '[]'.\nmore detail")
+
+    table.add("Reshape", refuse)
+    plan = {"nodes": [{"op": "Reshape", "name": "vec/Reshape", "inputs": ["x"], "outputs": ["y"], "attrs": {}}],
+            "opset": 17, "inputs": ["x"], "outputs": ["y"]}
+    store = PlanStore(table)
+    ident = store.load(plan, {})
+    with pytest.raises(ValueError):
+        store.run(ident, {"x": np.ones(2)})
+    store.construction_errors = (ValueError,)
+    store.construction_note = "a limit of the framework"
+    with pytest.raises(UnsupportedOperator) as err:
+        store.run(ident, {"x": np.ones(2)})
+    message = str(err.value)
+    assert len(message.splitlines()) == 1 and "'vec/Reshape'" in message, message
+    assert "a limit of the framework: Reshape: Operand dimensions '[7 x 2]' incompatible with '[]')" in message

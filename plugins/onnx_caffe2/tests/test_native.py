@@ -97,3 +97,18 @@ def test_convert_verify_prints_a_difference_table(built, tmp_path):
                 "--input-shape", _shape(result, x))
     assert r.returncode == 0, r.stderr
     assert "max abs diff" in r.stdout and "softmax" in r.stdout
+
+
+@pytest.mark.runtime("caffe2")
+def test_convert_verify_refuses_to_guess_free_dims(built, tmp_path):
+    """No value_info.json and no --input-shape: the height and width are unknown; --verify asks for them
+    (one line, exit 2, nothing written) instead of running Caffe2 on a 1x1 image."""
+    result, x, _ = built["alexnet"]  # style "plain": predict + init nets only
+    r = run_cli("convert", *_files(result), "--from", "caffe2", "--to", "caffe2", "-o", tmp_path / "out", "--verify")
+    assert r.returncode == 2, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert f"--input-shape {result['input']}=1,3,?,?" in line and "dimension(s) 2, 3" in line, line
+    assert not (tmp_path / "out").exists()
+    r = run_cli("convert", *_files(result), "--from", "caffe2", "--to", "caffe2", "-o", tmp_path / "out", "--verify",
+                "--input-shape", _shape(result, x[:1]))
+    assert r.returncode == 0, r.stderr

@@ -184,3 +184,52 @@ def test_unknown_option_and_bad_file_are_one_line(tmp_path):
     r = run_cli("import", path, "--to", "cntk", "-o", tmp_path / "out")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.runtime("cntk")
+def test_reshape_folding_the_batch_axis_is_refused_naming_the_node(cntk, tmp_path):
+    """Reshape (N, 7, 2) -> (-1,) folds the batch into the data (Caffe2's FlattenToVec): exit 2, one line,
+    naming the node (it was a raw ValueError from inside CNTK)."""
+    nodes = [helper.make_node("Reshape", ["x", "flat"], ["v"], name="vec/Reshape"),
+             helper.make_node("Reshape", ["v", "rows"], ["y"], name="unvec/Reshape")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 7, 2])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 14])],
+                          [numpy_helper.from_array(np.array([-1], np.int64), "flat"),
+                           numpy_helper.from_array(np.array([-1, 14], np.int64), "rows")])
+    path = tmp_path / "fold.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    r = run_cli("import", path, "--to", "cntk", "-o", tmp_path / "out")
+    assert r.returncode == 2, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert "vec/Reshape" in line and "batch axis" in line and "CNTK importer" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.runtime("cntk")
+def test_a_function_cntk_refuses_to_build_is_a_one_line_refusal_naming_the_node(cntk, tmp_path):
+    """CNTK checks shapes as it builds each function and raises ValueError inside its runtime: that
+    becomes exit 2, one line, naming the node and saying the importer cannot express it."""
+    path = _tiny(tmp_path, helper.make_node("Add", ["x", "c"], ["y"], name="bias/Add"), [1, 3], [1, 3],
+                 inits=[numpy_helper.from_array(np.ones(4, np.float32), "c")])  # (N, 3) + (4,): CNTK says no
+    r = run_cli("import", path, "--to", "cntk", "-o", tmp_path / "out")
+    assert r.returncode == 2, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert "bias/Add" in line and "CNTK limit" in line and "CNTK importer" in line and "cannot express" in line, line
+    assert "Traceback" not in r.stderr and "RemoteError" not in line and "ValueError" not in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.runtime("cntk")
+@pytest.mark.parametrize("indices", [[3, 0, 4, 1, 5, 2], [[1, -1], [0, 2]], 4], ids=["shuffle", "2d_negative", "scalar"])
+def test_gather_on_a_batched_tensor_runs_in_plain_cntk(cntk, tmp_path, indices):
+    """Caffe2's ChannelShuffle (ShuffleNet) exports as Gather along the channels. CNTK's own gather
+    saves fine but fails when the model runs on a batch ("right operand doesn't expect to have
+    dynamic axis"), so the importer writes constant-index slices instead."""
+    ind = np.array(indices, np.int64)
+    out_shape = [1] + list(ind.shape) + [2, 3]
+    g = helper.make_graph([helper.make_node("Gather", ["x", "ind"], ["y"], axis=1)], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                          [numpy_helper.from_array(ind, "ind")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    _check_batches(cntk, model, _import(model, tmp_path, "gather"))

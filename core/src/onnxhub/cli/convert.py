@@ -51,12 +51,13 @@ def convert(args, options: dict) -> None:
         print_json(report)
     else:
         rows = [dict(r, status=r["status"] + (" (earlier run)" if r["resumed"] else ""),
-                     max_abs=_worst(r, "max_abs"), max_rel=_worst(r, "max_rel")) for r in report["models"]]
+                     max_abs=_worst(r, "max_abs"), max_rel=_worst(r, "max_rel"),
+                     note=inventory.notes(r.get("differences"))) for r in report["models"]]
         columns = [("name", "model"), ("status", "status")]
         if args.verify:
             columns += [("max_abs", "max abs diff"), ("max_rel", "max rel diff")]
-        print_table(rows, columns + [("seconds", "seconds"), ("error", "error")],
-                    title=f"{args.source} -> {args.target}")
+        print_table(rows, columns + [("seconds", "seconds"), ("error", "error")]
+                    + ([("note", "note")] if args.verify else []), title=f"{args.source} -> {args.target}")
         sys.stdout.write(f"{report['total']} models: {report['ok']} ok, {report['mismatch']} mismatch, "
                          f"{report['failed']} failed ({report['resumed']} from an earlier run); "
                          f"report: {out / inventory.REPORT_JSON}, {out / inventory.REPORT_MD}\n")

@@ -67,7 +67,16 @@ class PlanStore(Handles):
     names of its enclosing graphs. What that needs of the framework comes through
     ``stack(arrays, axis)`` and ``concat(arrays, axis)`` (default: numpy through
     ``to_array``/``from_array``); indexing and ``.shape`` are the arrays' own.
+
+    ``construction_errors`` (a tuple of exception types, empty by default) are the errors
+    a framework raises when it cannot build an op's result (CNTK's ``ValueError`` on
+    shapes it cannot express): one raised by a node's function becomes
+    ``UnsupportedOperator`` naming the node, with ``construction_note`` and the error's
+    first line as the detail.
     """
+
+    construction_errors = ()
+    construction_note = "the framework cannot build it"
 
     def __init__(self, table, to_array=_same, from_array=_same, stack=None, concat=None):
         Handles.__init__(self, "plan")
@@ -139,6 +148,13 @@ class PlanStore(Handles):
                     outs = fn(inputs, attrs)
             except NotImplementedError as exc:  # an attribute or input form the function does not cover
                 raise self.table.unsupported(node["op"], opset, domain, node.get("name") or None, str(exc))
+            except self.construction_errors as exc:  # the framework refused to build it
+                lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+                detail = (lines[0] if lines else type(exc).__name__).rstrip(".")
+                if len(detail) > 200:
+                    detail = detail[:197] + "..."
+                raise self.table.unsupported(node["op"], opset, domain, node.get("name") or None,
+                                             "%s: %s" % (self.construction_note, detail))
             for name, value in zip(node["outputs"], outs):
                 if name:
                     env[name] = value

@@ -149,16 +149,26 @@ def drop_executor(params, arrays):
 
 def save_model(params, arrays):
     """Compose ``params["plan"]`` with a batch axis and save it to ``params["path"]``."""
-    from onnxhub.errors import UnsupportedModel
+    from onnxhub.errors import UnsupportedModel, UnsupportedOperator
 
     C = _cntk()
     plan = params["plan"]
     store = _plans()
-    store.table.check(_ops(plan), plan["opset"])
+    # CNTK checks shapes as it builds each function (a ValueError, or a RuntimeError from its
+    # C++ core): one it refuses is a CNTK limit for this model, reported as the node's
+    # UnsupportedOperator (one line), not a traceback from inside the runtime.
+    store.construction_errors = (ValueError, RuntimeError)
+    store.construction_note = "a CNTK limit, the importer cannot express it: CNTK refused to build it"
     try:
+        store.table.check(_ops(plan), plan["opset"])
         variables, outs = _compose(plan, arrays, params["inputs"], batch=True)
     except NotImplementedError as exc:  # raised outside an op (an input); an op's arrives as UnsupportedOperator
         raise UnsupportedModel("the CNTK importer: %s" % exc)
+    except UnsupportedOperator as exc:  # the importer's words, not the backend's
+        raise UnsupportedOperator(exc.op_type, opset=exc.opset, node=exc.node, domain=exc.domain,
+                                  where="the CNTK importer")
+    finally:
+        del store.construction_errors, store.construction_note  # back to the class's: the backend is unchanged
     for name, o in zip(plan["outputs"], outs):
         if not o.batch:
             raise UnsupportedModel("the CNTK importer: graph output %r does not depend on a batch input, so "

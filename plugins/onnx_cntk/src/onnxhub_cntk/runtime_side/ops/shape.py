@@ -17,7 +17,12 @@ def reshape_to(x, shape):
     if x.batch:
         if not shape or shape[0] not in (-1, 0, 1):
             raise NotImplementedError("the reshape changes axis 0, which is CNTK's batch axis in an imported model")
-        shape = shape[1:]
+        per_sample, rest = tuple(x.var.shape), shape[1:]
+        if shape[0] == -1 and all(d > 0 for d in per_sample + tuple(rest)) and \
+                int(np.prod(rest, dtype=np.int64)) != int(np.prod(per_sample, dtype=np.int64)):
+            raise NotImplementedError("the reshape to %s folds axis 0, CNTK's batch axis in an imported model, into "
+                                      "the others" % (shape,))
+        shape = rest
     if any(d == 0 for d in shape):
         raise NotImplementedError("CNTK has no zero-sized tensors (shape %s)" % (shape,))
     return T(C.reshape(x.var, tuple(shape)), x.dtype)
@@ -221,6 +226,10 @@ def gather(inputs, attrs):
     a = attrs.get("axis", 0) % x.rank
     if idx.batch:
         raise NotImplementedError("Gather with indices from CNTK's batch axis")
+    if x.batch:
+        # CNTK's gather refuses a batched reference when the model runs ("Gather operation's right
+        # operand doesn't expect to have dynamic axis"): constant indices are slices spliced instead.
+        return [_gather_slices(x, a, idx)]
     ind = _indices(idx, x.shape[a])
     if np.dtype(ind.dtype) != np.dtype(x.var.dtype):
         ind = C.cast(ind, x.var.dtype)
@@ -244,6 +253,31 @@ def gather(inputs, attrs):
         del shape[a]
         y = reshape_to(y, shape)
     return [y]
+
+
+MAX_GATHER_SLICES = 4096
+
+
+def _gather_slices(x, a, idx):
+    """Gather along ONNX axis ``a`` of batched ``x`` with constant indices: a splice of one slice per index."""
+    ax = axis(x, a)
+    try:
+        raw = np.asarray(value(idx)).astype(np.int64).reshape(-1)
+    except NotImplementedError:
+        raise NotImplementedError("Gather with computed indices on a batched tensor (CNTK gathers only "
+                                  "unbatched tensors)")
+    if raw.size == 0:
+        raise NotImplementedError("CNTK has no zero-sized tensors (empty Gather indices)")
+    if raw.size > MAX_GATHER_SLICES:
+        raise NotImplementedError("Gather of %d indices on a batched tensor (CNTK gathers only unbatched "
+                                  "tensors; at most %d are sliced)" % (raw.size, MAX_GATHER_SLICES))
+    dim = x.shape[a]
+    flat = [int(i) + dim if i < 0 else int(i) for i in raw]
+    pieces = [C.slice(x.var, ax, i, i + 1) for i in flat]
+    y = T(pieces[0] if len(pieces) == 1 else C.splice(*pieces, axis=ax), x.dtype)
+    shape = list(x.shape)
+    shape[a:a + 1] = list(idx.shape)
+    return y if idx.rank == 1 else reshape_to(y, shape)
 
 
 @TABLE.register("ConstantOfShape")
