@@ -255,3 +255,20 @@ def time_symbol(params, arrays):
             times.append(time.perf_counter() - start)
     times.sort()
     return {"median": times[len(times) // 2]}
+
+
+def plain_forward_any(params, arrays):
+    """``plain_forward`` for importer output that may have no parameters (MXNet loads an empty .params
+    file as a list, and ``SymbolBlock.imports`` then takes no parameter file)."""
+    sym = mx.sym.load(params["symbol"])
+    saved = mx.nd.load(params["params"])
+    saved = saved if isinstance(saved, dict) else {}
+    args = {k[4:]: v for k, v in saved.items() if k.startswith("arg:")}
+    aux = {k[4:]: v for k, v in saved.items() if k.startswith("aux:")}
+    x = arrays["x"]
+    args[params["input"]] = mx.nd.array(x)
+    exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+    y = exe.forward(is_train=False)[0].asnumpy()
+    block = mx.gluon.SymbolBlock.imports(params["symbol"], [params["input"]], params["params"] if saved else None)
+    y_block = block(mx.nd.array(x)).asnumpy()
+    return {"y": y, "y_block": y_block}

@@ -1,4 +1,4 @@
-"""Element-wise ops: broadcasting binaries, Sum, unaries, Clip, Cast."""
+"""Element-wise ops: broadcasting binaries, Sum, unaries, Clip, Cast, CastLike."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from . import TABLE
 _BINARY = {"Add": "broadcast_add", "Sub": "broadcast_sub", "Mul": "broadcast_mul", "Div": "broadcast_div",
            "Pow": "broadcast_power", "Max": "broadcast_maximum", "Min": "broadcast_minimum"}
 _UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "negative", "Floor": "floor",
-          "Ceil": "ceil", "Reciprocal": "reciprocal", "Erf": "erf", "Sin": "sin", "Cos": "cos", "Identity": "_copy"}
+          "Ceil": "ceil", "Reciprocal": "reciprocal", "Erf": "erf", "Sin": "sin", "Cos": "cos", "Sign": "sign",
+          "Identity": "_copy"}
 
 
 def _aligned(g, tensor, rank):
@@ -64,4 +65,13 @@ def clip(g, node):
 @TABLE.register("Cast")
 def cast(g, node):
     to = attributes(node)["to"]
+    return g.op("Cast", [g.ref(node.input[0])], dtype=str(np.dtype(helper.tensor_dtype_to_np_dtype(to))))
+
+
+@TABLE.register("CastLike", since=15)
+def cast_like(g, node):
+    """A Cast to the (inferred) element type of the second input."""
+    to = g.types.get(node.input[1])
+    if not to:
+        raise g.unsupported("a target of unknown element type")
     return g.op("Cast", [g.ref(node.input[0])], dtype=str(np.dtype(helper.tensor_dtype_to_np_dtype(to))))

@@ -88,11 +88,33 @@ def _pool(g, node, pool_type):
         raise g.unsupported("dilations")
     include = bool(a.get("count_include_pad", 0))
     if pool_type == "avg" and not include and not geo.symmetric:
-        raise g.unsupported("asymmetric padding without count_include_pad")
+        return _avg_pool_asymmetric(g, node, a, geo)
     x, pad = _padded(g, g.ref(node.input[0]), geo, value=-3.4e38 if pool_type == "max" else 0.0)
     return g.op("Pooling", [x], kernel=geo.kernel, stride=geo.strides, pad=pad, pool_type=pool_type,
                 pooling_convention="full" if a.get("ceil_mode", 0) else "valid",
                 count_include_pad=include if pool_type == "avg" else None)
+
+
+def _avg_pool_asymmetric(g, node, a, geo):
+    """count_include_pad=0 with pads begin != end: zero ``Pad``, a kernel-size average, then a constant
+    per-position factor ``kernel size / valid count`` (the window's elements inside the unpadded input)."""
+    spatial = (g.shape(node.input[0]) or [])[2:]
+    if len(spatial) != len(geo.kernel) or any(not isinstance(d, int) for d in spatial):
+        raise g.unsupported("asymmetric padding without count_include_pad on an input of unknown shape")
+    if a.get("ceil_mode", 0):
+        raise g.unsupported("asymmetric padding without count_include_pad in ceil_mode")
+    counts = []
+    for size, k, s, b, e in zip(spatial, geo.kernel, geo.strides, geo.begin, geo.end):
+        starts = np.arange((size + b + e - k) // s + 1) * s - b
+        counts.append(np.minimum(starts + k, size) - np.maximum(starts, 0))
+    count = counts[0]
+    for c in counts[1:]:
+        count = np.multiply.outer(count, c)
+    factor = (np.prod(geo.kernel) / count).astype(np.float32)[None, None]
+    x, pad = _padded(g, g.ref(node.input[0]), geo)
+    pooled = g.op("Pooling", [x], name=node.output[0] + "_sum", kernel=geo.kernel, stride=geo.strides, pad=pad,
+                  pool_type="avg", pooling_convention="valid", count_include_pad=True)
+    return g.op("broadcast_mul", [pooled, g.variable(node.output[0] + "_count", factor)])
 
 
 @TABLE.register("MaxPool")
