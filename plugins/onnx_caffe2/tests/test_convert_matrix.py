@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from onnxhub_mxnet.samples import write_model
 
-from onnxhub.testing import run_cli, runtime_worker
+from onnxhub.testing import ensure_runtime, run_cli, runtime_worker
 
 HERE = Path(__file__).parent
 CNTK_SIDE = HERE.parent.parent / "onnx_cntk" / "tests" / "cntk_side.py"
@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.ground_truth, pytest.mark.runtime("caffe2"), pytest.ma
 @pytest.fixture(scope="module")
 def sources(caffe2, tmp_path_factory):
     """``{source: (files, extra CLI args)}``: one model per source framework, plus the refused Caffe2 net."""
+    ensure_runtime("mxnet")  # this plugin's tests may run before the MXNet plugin's have installed it
     folder = tmp_path_factory.mktemp("matrix")
     out = {}
     for name in ("lenet", "misc_ops"):
@@ -59,7 +60,7 @@ def test_matrix_cell_converts_and_verifies(sources, source, target, tmp_path):
 
 @pytest.mark.parametrize("target, says", [
     ("cntk", ["Reshape", "vec/Reshape", "batch axis", "CNTK importer"]),  # folds the batch axis into the data
-    ("mxnet", ["Sign", "MXNet importer"]),  # MXNet's importer has no Sign
+    ("mxnet", ["Max", "3 inputs", "MXNet importer"]),  # MXNet's importer has no Max of more than two inputs
 ])
 def test_matrix_refusal_is_one_line(sources, target, says, tmp_path):
     files, _ = sources["caffe2:misc_ops"]
