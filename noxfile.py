@@ -78,7 +78,10 @@ def tests(session):
     once = [] if session.python == PYTHONS[0] else ["-m", "not ground_truth"]
     for dist in [ROOT / "core", *PLUGINS]:
         if (dist / "tests").is_dir():
-            session.run("pytest", "-q", "-p", "no:cacheprovider", str(dist / "tests"), *once, *session.posargs, env=env)
+            # Keep pytest's temporary folders only for failed tests: the model-zoo ground truth
+            # writes gigabytes per run, and pytest would otherwise keep the last three runs.
+            session.run("pytest", "-q", "-p", "no:cacheprovider", "-o", "tmp_path_retention_policy=failed",
+                        str(dist / "tests"), *once, *session.posargs, env=env)
 
 
 @nox.session(python="3.11")
