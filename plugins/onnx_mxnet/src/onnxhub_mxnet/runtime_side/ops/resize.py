@@ -3,107 +3,9 @@
 import numpy as onp
 from mxnet import np
 
+from onnxhub.runtime_side.resize_weights import interpolation_matrix, nearest_index, source_coords
+
 from .common import TABLE, ints
-
-
-def _source_coords(mode, out_size, in_size, scale):
-    """Where each output position samples the input (host arithmetic on sizes only)."""
-    x = onp.arange(out_size, dtype=onp.float64)
-    if mode == "half_pixel":
-        return (x + 0.5) / scale - 0.5
-    if mode == "pytorch_half_pixel":
-        return (x + 0.5) / scale - 0.5 if out_size > 1 else onp.zeros_like(x)
-    if mode == "align_corners":  # ONNX divides by the unrounded output width, scale * in_size
-        width = scale * in_size
-        return x * (in_size - 1) / (width - 1) if width != 1 else onp.zeros_like(x)
-    if mode == "asymmetric":
-        return x / scale
-    if mode == "half_pixel_symmetric":
-        adjustment = out_size / (scale * in_size)
-        center = in_size / 2
-        offset = center * (1 - adjustment)
-        return offset + (x + 0.5) / scale - 0.5
-    raise NotImplementedError("Resize coordinate_transformation_mode %s" % mode)
-
-
-def _nearest(coords, how, in_size):
-    if how == "round_prefer_floor":
-        idx = onp.where(coords == onp.floor(coords) + 0.5, onp.floor(coords), onp.round(coords))
-    elif how == "round_prefer_ceil":
-        idx = onp.floor(coords + 0.5)
-    elif how == "floor":
-        idx = onp.floor(coords)
-    elif how == "ceil":
-        idx = onp.ceil(coords)
-    else:
-        raise NotImplementedError("nearest_mode %s" % how)
-    return onp.clip(idx, 0, in_size - 1).astype(onp.int64)
-
-
-def _coeffs(mode, ratio, scale, attrs):
-    """ONNX's 1-D interpolation coefficients for a source position ``ratio`` past its left pixel."""
-    a = attrs.get("cubic_coeff_a", -0.75)
-    if attrs.get("antialias", 0) and mode in ("linear", "cubic"):
-        scale = min(scale, 1.0)
-        if mode == "linear":
-            start = int(onp.floor(-1 / scale) + 1)
-            args = (onp.arange(start, start + 2 - 2 * start) - ratio) * scale
-            c = onp.clip(1 - onp.abs(args), 0, 1)
-            return c / c.sum()
-        start = int(onp.floor(-2 / scale) + 1)
-        args = onp.abs(onp.array([scale * (i - ratio) for i in range(start, 2 - start)]))
-        c = onp.where(args <= 1, (a + 2) * args ** 3 - (a + 3) * args ** 2 + 1,
-                      onp.where(args < 2, a * args ** 3 - 5 * a * args ** 2 + 8 * a * args - 4 * a, 0.0))
-        return c / c.sum()
-    if mode == "linear":
-        return onp.array([1 - ratio, ratio])
-    if mode == "cubic":
-        r, q = ratio, 1 - ratio
-        return onp.array([((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
-                          ((a + 2) * r - (a + 3)) * r * r + 1, ((a + 2) * q - (a + 3)) * q * q + 1,
-                          ((a * (q + 1) - 5 * a) * (q + 1) + 8 * a) * (q + 1) - 4 * a])
-    if ratio == 1:  # nearest
-        return onp.array([0.0, 1.0])
-    how = attrs.get("nearest_mode", "round_prefer_floor")
-    up = {"round_prefer_floor": ratio > 0.5, "round_prefer_ceil": ratio >= 0.5, "floor": False, "ceil": True}[how]
-    return onp.array([0.0, 1.0]) if up else onp.array([1.0, 0.0])
-
-
-def _weights(mode, coord, in_size, out_size, scale, roi, attrs):
-    """The (out_size, in_size) matrix of ONNX's 1-D interpolation (edge-padded neighbours,
-    ``exclude_outside``) and which outputs fall outside a tf_crop_and_resize box."""
-    w = onp.zeros((out_size, in_size), dtype=onp.float64)
-    outside = onp.zeros(out_size, dtype=bool)
-    for i in range(out_size):
-        if coord == "tf_crop_and_resize":
-            lo, hi = roi
-            x = ((hi - lo) * (in_size - 1) / 2 if out_size == 1 else
-                 i * (hi - lo) * (in_size - 1) / (out_size - 1)) + lo * (in_size - 1)
-            if x < 0 or x > in_size - 1:
-                outside[i] = True
-                continue
-        elif coord == "pytorch_half_pixel" and out_size == 1:
-            x = -0.5
-        elif coord == "align_corners":
-            x = 0.0 if scale * in_size == 1 else i * (in_size - 1) / (scale * in_size - 1)
-        else:
-            x = float(_source_coords(coord, i + 1, in_size, scale)[i]) if coord != "half_pixel_symmetric" else \
-                (in_size / 2) * (1 - out_size / (scale * in_size)) + (i + 0.5) / scale - 0.5
-        left = int(onp.floor(x))
-        ratio = 1.0 if x == left else x - left
-        c = _coeffs(mode, ratio, scale, attrs).astype(onp.float64)
-        n = len(c)
-        pad = int(onp.ceil(n / 2.0))
-        xp = x + pad
-        near = sorted(range(max(0, left + pad - n - 1), min(in_size + 2 * pad, left + pad + n + 2)),
-                      key=lambda k: (abs(xp - k), k))[:n]
-        idx = onp.array(sorted(near)) - pad
-        if attrs.get("exclude_outside", 0):
-            c = onp.where((idx < 0) | (idx >= in_size), 0.0, c)
-            c = c / c.sum()
-        for k, coeff in zip(onp.clip(idx, 0, in_size - 1), c):
-            w[i, k] += coeff
-    return w, outside
 
 
 def _resample_by_weights(x, axes, scales, sizes, mode, coord, roi, attrs):
@@ -116,7 +18,7 @@ def _resample_by_weights(x, axes, scales, sizes, mode, coord, roi, attrs):
         in_size, scale = x.shape[a], float(scales[i])
         out_size = sizes[i] if sizes is not None else int(onp.floor(in_size * scale))
         box = (float(roi[i]), float(roi[len(axes) + i])) if roi is not None else None
-        w, off = _weights(mode, coord, in_size, out_size, scale, box, attrs)
+        w, off = interpolation_matrix(mode, coord, in_size, out_size, scale, box, attrs)
         moved = np.swapaxes(out, a, -1)
         out = np.swapaxes(np.matmul(moved, np.array(w.T)), a, -1)
         if off.any():
@@ -140,9 +42,9 @@ def _resample(x, axes, scales, sizes, mode, coord, nearest, attrs=None, roi=None
         out_size = sizes[i] if sizes is not None else int(onp.floor(in_size * scale))
         if out_size == in_size and scale == 1.0:
             continue
-        coords = _source_coords(coord, out_size, in_size, scale)
+        coords = source_coords(coord, out_size, in_size, scale)
         if mode == "nearest":
-            out = np.take(out, np.array(_nearest(coords, nearest, in_size)), axis=a)
+            out = np.take(out, np.array(nearest_index(coords, nearest, in_size)), axis=a)
         elif mode == "linear":
             c = onp.clip(coords, 0, in_size - 1)
             lo = onp.floor(c).astype(onp.int64)
