@@ -42,6 +42,13 @@ def test_test_backend_json_report_shape(tmp_path):
     assert data["total"] == 3 == data["passed"] and data["pass_rate"] == 1.0
     assert set(data["cases"][0]) >= {"name", "kind", "outcome", "seconds", "message"}
     assert json.loads(report.read_text())["total"] == 3
+    import ml_dtypes
+    import numpy
+    import onnx
+
+    # The versions that computed the expected outputs are the ones this interpreter has.
+    assert data["expectations"] == {"onnx": onnx.__version__, "numpy": numpy.__version__,
+                                    "ml_dtypes": ml_dtypes.__version__}
 
 
 def test_markdown_and_html_reports(tmp_path):
@@ -51,6 +58,7 @@ def test_markdown_and_html_reports(tmp_path):
         assert r.returncode == 0, r.stderr
         text = out.read_text()
         assert "Abs" in text and "test_loop16_seq_none_cpu" in text  # a known reference failure is listed
+        assert "Expected outputs computed by onnx " in text and "ml_dtypes " in text
 
 
 def test_min_pass_exits_1_when_below(tmp_path):

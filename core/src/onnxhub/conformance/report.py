@@ -17,6 +17,16 @@ def summary_line(r: dict) -> str:
             f"{r['total']} cases (pass rate {100 * r['pass_rate']:.1f} %)")
 
 
+def expectations_line(r: dict) -> str:
+    """Which package versions computed the expected outputs (reports before this field: unknown)."""
+    versions = r.get("expectations")
+    if not versions:
+        return "Expected outputs: package versions not recorded."
+    named = ", ".join(f"{k} {v or 'absent'}" for k, v in versions.items())
+    return (f"Expected outputs computed by {named} (the suite generates its node cases' expectations when it "
+            "is collected; the pins and their reasons are in constraints.in).")
+
+
 def by_operator(r: dict) -> list[dict]:
     groups = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     for case in r["cases"]:
@@ -33,7 +43,7 @@ def to_json(r: dict) -> str:
 
 
 def to_markdown(r: dict) -> str:
-    out = [f"# Conformance: {r['backend']}", "", summary_line(r) + ".", "",
+    out = [f"# Conformance: {r['backend']}", "", summary_line(r) + ".", "", expectations_line(r), "",
            "Every collected case counts; unsupported (refused by the backend) and skipped cases are not "
            "passes.", "",
            "| operator | cases | passed | failed | unsupported | skipped | pass rate |", "|---|---|---|---|---|---|---|"]
@@ -66,6 +76,7 @@ def to_html(r: dict) -> str:
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}.failed{{background:#fdd}}.skipped{{background:#ffd}}
 .unsupported{{background:#eef}}</style>
 </head><body><h1>Conformance: {e(r['backend'])}</h1><p>{e(summary_line(r))}.</p>
+<p>{e(expectations_line(r))}</p>
 <p>Every collected case counts; unsupported and skipped cases are not passes.</p>
 <h2>By operator</h2><table><tr><th>operator</th><th>cases</th><th>passed</th><th>failed</th><th>unsupported</th>
 <th>skipped</th>

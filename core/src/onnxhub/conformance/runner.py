@@ -221,6 +221,7 @@ def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0
         "backend": backend,
         "device": device,
         "onnx_version": onnx.__version__,
+        "expectations": expectation_versions(),
         "total": total,
         **counts,
         "pass_rate": round(counts["passed"] / total, 6) if total else 0.0,
@@ -231,6 +232,24 @@ def run_suite(backend: str, *, pattern=None, jobs=1, device="cpu", timeout=300.0
             for r in ordered
         ],
     }
+
+
+# The packages that compute the suite's expected outputs: onnx generates its node cases when
+# they are collected, with numpy and ml_dtypes (the narrow integer and float types).
+EXPECTATION_PACKAGES = ("onnx", "numpy", "ml_dtypes")
+
+
+def expectation_versions() -> dict:
+    """``{package: version}`` of the packages that computed this run's expected outputs."""
+    from importlib import metadata
+
+    versions = {}
+    for name in EXPECTATION_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 class _Progress:

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .report import by_operator
+from .report import by_operator, expectations_line
 
 
 def render(reports: list[dict]) -> str:
@@ -21,7 +21,7 @@ def render(reports: list[dict]) -> str:
            "Cases of the ONNX backend test suite shipped with onnx (node, real, simple, pytorch-converted, "
            "pytorch-operator), CPU device, run by `onnxhub test-backend NAME --report docs/conformance/NAME.json`. "
            "Every collected case counts in the total; unsupported (refused by the backend) and skipped cases are "
-           "not passes; nothing is excluded.", "",
+           "not passes; nothing is excluded.", "", *_expectations(reports), "",
            "| backend | onnx | passed | failed | unsupported | skipped | total | pass rate |",
            "|---|---|---|---|---|---|---|---|"]
     for r in reports:
@@ -36,6 +36,14 @@ def render(reports: list[dict]) -> str:
     for op in sorted({op for t in tables for op in t}, key=str.lower):
         out.append(f"| {op} | " + " | ".join(_cell(t.get(op)) for t in tables) + " |")
     return "\n".join(out) + "\n"
+
+
+def _expectations(reports: list[dict]) -> list[str]:
+    """One line when every report's expectations came from the same versions, else one per backend."""
+    lines = {expectations_line(r) for r in reports}
+    if len(lines) == 1:
+        return [lines.pop()]
+    return [f"- {r['backend']}: {expectations_line(r)}" for r in reports]
 
 
 def _cell(row: dict | None) -> str:
