@@ -128,10 +128,18 @@ def load_graph(params, arrays):
     variables, outs = _compose(plan, consts, params["inputs"], batch=False)
     if any(isinstance(o.var, C.variables.Constant) for o in outs):
         return {"id": None}  # a constant output: nothing for a graph to compute, the interpreter serves it
-    fn = C.combine([o.var for o in outs])
+    fn = C.combine([_variable(o.var) for o in outs])
     used = [v for v in variables if v in fn.arguments]
     names = [n for (n, _, _), v in zip(params["inputs"], variables) if v in fn.arguments]
     return {"id": _GRAPHS.add((fn, list(zip(names, used)), [o.dtype for o in outs]))}
+
+
+def _variable(var):
+    """A function's output variable: ``C.combine`` of Functions keeps their graph (and every
+    constant in it) alive after the combined function is freed, in CNTK 2.7; of Variables it
+    does not (measured: 64 MiB kept per released 64 MiB model)."""
+    C = _cntk()
+    return var.output if isinstance(var, C.Function) and len(var.outputs) == 1 else var
 
 
 def run_executor(params, arrays):
