@@ -143,6 +143,60 @@ def _crashed(task: dict, why: str) -> dict:
 
 
 # -- Dask ------------------------------------------------------------------------------------
+_NEEDS_DASK = "--executor dask needs Dask: pip install 'onnxhub[dask]' (dask[distributed])"
+SCHEDULER_WAIT = 20.0  # seconds: connect, handshake and an identity reply, each bounded within it
+
+
+def check_scheduler_address(address: str) -> None:
+    """A one-line usage error for an address that cannot be one (no Dask import, no network)."""
+    import re
+
+    from .errors import UsageError
+
+    m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):([^:/\s]*)/?", address)
+    if not m:
+        raise UsageError(f"--scheduler must be an address like tcp://HOST:PORT, not {address!r}")
+    port = m.group(3)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--scheduler {address}: the port must be a number from 1 to 65535, not {port!r}")
+
+
+def probe_scheduler(address: str, wait: float = SCHEDULER_WAIT) -> None:
+    """Check that a Dask scheduler answers at ``address``, within ``wait`` seconds in all.
+
+    ``distributed.Client`` waits without bound on a peer that accepts the connection but
+    never speaks Dask (an HTTP server, a silent socket); here each step is cut off by
+    ``asyncio.wait_for``, and the peer must say it is a scheduler.
+    """
+    import asyncio
+
+    from .errors import UsageError
+
+    try:
+        from distributed.comm import connect
+    except ImportError:
+        raise UsageError(_NEEDS_DASK) from None
+
+    async def identity():
+        comm = await connect(address, timeout=wait)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), wait))
+    except (TimeoutError, asyncio.TimeoutError):
+        raise UsageError(f"cannot reach the Dask scheduler {address}: no Dask reply within {wait:g} s "
+                         f"(is something else listening on that port?)") from None
+    except Exception as exc:  # noqa: BLE001 -- refused, reset, garbage: all one line
+        raise UsageError(f"cannot reach the Dask scheduler {address}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise UsageError(f"cannot reach the Dask scheduler {address}: what answers there is not a Dask "
+                         f"scheduler")
+
+
 def _dask(fn, tasks, jobs, scheduler):
     from .errors import UsageError
 
@@ -151,11 +205,12 @@ def _dask(fn, tasks, jobs, scheduler):
 
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise UsageError("--executor dask needs Dask: pip install 'onnxhub[dask]' "
-                         "(dask[distributed])") from None
+        raise UsageError(_NEEDS_DASK) from None
     cluster = None
     try:
         if scheduler:
+            check_scheduler_address(scheduler)
+            probe_scheduler(scheduler)
             try:
                 client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:

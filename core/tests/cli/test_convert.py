@@ -329,3 +329,53 @@ def test_help_and_listings_never_import_dask(cli):
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--executor {local,dask}" in r.stdout and "--verify" in r.stdout
+
+
+@pytest.mark.parametrize("speaks", ["nothing", "http"])
+def test_dask_scheduler_that_is_not_dask_fails_within_bounds(toy, cli, tmp_path, speaks):
+    """Something listens on the port but never speaks Dask: one line, exit 2, nothing written."""
+    import socket
+    import threading
+
+    _distributed()
+    src = inventory(tmp_path / "zoo", ["a", "b"])
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if speaks == "http":
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", tmp_path / "out", "--executor", "dask",
+                "--scheduler", f"tcp://127.0.0.1:{server.getsockname()[1]}", timeout=300)
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("onnxhub: error: cannot reach the Dask scheduler") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing was written: not even an empty inventory skeleton
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:99999", "tcp://127.0.0.1:0", "tcp://127.0.0.1:port",
+                                     "http://127.0.0.1:8786", "127.0.0.1"])
+def test_dask_scheduler_address_that_cannot_be_one_is_a_usage_error(toy, cli, tmp_path, address):
+    src = inventory(tmp_path / "zoo", ["a", "b"])
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", tmp_path / "out", "--executor", "dask",
+            "--scheduler", address, timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("onnxhub: error: --scheduler") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
