@@ -50,6 +50,7 @@ def _worker_init(parent: int, jobs: int = 1) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
     if jobs > 1:
         for name in THREAD_VARIABLES:
             os.environ.setdefault(name, "1")
@@ -65,14 +66,75 @@ def _worker_init(parent: int, jobs: int = 1) -> None:
     threading.Thread(target=watch, daemon=True, name="onnxhub-parent-watch").start()
 
 
+class _WorkerTerminated(BaseException):
+    """SIGTERM in a worker (the hub stopping its pool): unwinds the task so its staging is removed."""
+
+
+_IN_TASK = False
+
+
+def _worker_sigterm(signum, frame):
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if not _IN_TASK:
+        os._exit(128 + signum)  # idle: nothing of ours to clean up
+    raise _WorkerTerminated()
+
+
 def _tracked(fn, task: dict, mark: str):
-    """``fn(task)`` with a file ``mark`` present while it runs: a pool that breaks tells which tasks it held."""
+    """``fn(task)`` with a file ``mark`` present while it runs: a pool that breaks tells which tasks it held.
+
+    SIGTERM during the task unwinds it (every ``finally`` removes its staging) and then ends
+    the worker; the hub's ``_stop`` waits for that.
+    """
+    global _IN_TASK
     with open(mark, "w"):
         pass
+    _IN_TASK = True
     try:
         return fn(task)
+    except _WorkerTerminated:
+        _unlink(mark)
+        os._exit(143)
     finally:
-        os.unlink(mark)
+        _IN_TASK = False
+        _unlink(mark)
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _sweep_job_folders() -> None:
+    """Remove ``onnxhub-jobs-PID-*`` folders of this user whose hub process is gone (killed)."""
+    import glob
+    import re
+    import shutil
+    import tempfile
+
+    uid = os.getuid()
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), "onnxhub-jobs-*")):
+        m = re.fullmatch(r"onnxhub-jobs-(\d+)-\w+", os.path.basename(folder))
+        try:
+            if not m or os.stat(folder, follow_symlinks=False).st_uid != uid or _alive(int(m.group(1))):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _local(fn, tasks, jobs):
@@ -89,7 +151,8 @@ def _local(fn, tasks, jobs):
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
-    marks = tempfile.mkdtemp(prefix="onnxhub-jobs-")
+    _sweep_job_folders()
+    marks = tempfile.mkdtemp(prefix=f"onnxhub-jobs-{os.getpid()}-")
     queue = [(task, False) for task in tasks]  # (task, alone: a suspect retried in a pool of its own)
     try:
         while queue:
@@ -134,7 +197,10 @@ def _stop(pool) -> None:
         if p.is_alive():
             p.terminate()
     for p in processes:
-        p.join(timeout=5)
+        p.join(timeout=30)  # a terminated worker first unwinds its task (its staging removed)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)
 
 
 def _crashed(task: dict, why: str) -> dict:

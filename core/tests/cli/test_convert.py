@@ -379,3 +379,60 @@ def test_dask_scheduler_address_that_cannot_be_one_is_a_usage_error(toy, cli, tm
             "--scheduler", address, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("onnxhub: error: --scheduler") and r.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def _wait_for_staging(out: Path, proc, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if out.is_dir() and any(p.name.endswith(".stage") for p in out.iterdir()):
+            return
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        time.sleep(0.02)
+    raise AssertionError("no model's output was ever staged")
+
+
+def test_sigterm_of_a_parallel_inventory_removes_its_workers_staging(toy, tmp_path):
+    """The kill lands while a worker holds a staged model folder (the write pauses with it complete)."""
+    src = inventory(tmp_path / "zoo", [f"m{i:02d}" for i in range(6)])
+    out = tmp_path / "out"
+    env = dict(os.environ, ONNXHUB_TEST_WRITE_DELAY="2", TMPDIR=str(tmp_path))
+    argv = [sys.executable, "-m", "onnxhub", "convert", str(src), "--from", "toy", "--to", "toy", "-o", str(out),
+            "-j", "2"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(out, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    staged = [p.name for folder in (out, out / ".onnxhub-inventory") if folder.is_dir() for p in folder.iterdir()
+              if p.name.endswith((".stage", ".tmp"))]
+    assert staged == []  # at the moment the hub exits, not at some later run
+    assert list(tmp_path.glob("onnxhub-jobs-*")) == []
+
+
+def test_job_folders_of_a_killed_hub_are_swept_at_the_next_start(toy, tmp_path):
+    src = inventory(tmp_path / "zoo", ["a", "b", "c"])
+    env = dict(os.environ, ONNXHUB_TEST_WRITE_DELAY="1", TMPDIR=str(tmp_path))
+    argv = [sys.executable, "-m", "onnxhub", "convert", str(src), "--from", "toy", "--to", "toy", "-j", "2"]
+    proc = subprocess.Popen(argv + ["-o", str(tmp_path / "out")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(tmp_path / "out", proc)
+        left = list(tmp_path.glob(f"onnxhub-jobs-{proc.pid}-*"))
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert len(left) == 1 and left[0].is_dir()  # what SIGKILL leaves behind
+    keep = tmp_path / f"onnxhub-jobs-{os.getpid()}-keep"  # a live hub's (this test process): kept
+    keep.mkdir()
+    r = subprocess.run(argv + ["-o", str(tmp_path / "out2")], env=dict(env, ONNXHUB_TEST_WRITE_DELAY=""),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert not left[0].exists() and keep.is_dir()
