@@ -4,7 +4,8 @@ A toy framework stands in for a real one: its "files" (``*.toy``) are ONNX model
 exporter loads them, its importer writes them back, and both run files with
 ``onnx.reference`` (the toy's "own runtime"). File names steer misbehaviour: ``drift*``
 runs 1 % off on the importer side, ``crash*`` kills the worker process that exports it,
-``broken*`` is not a model at all.
+``broken*`` is not a model at all, ``norun*`` (a model file, or the output folder) cannot be
+run (as a missing runtime, or a framework refusing the input shape, would refuse).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import onnx
 from onnxhub import ExporterSpec, ImporterSpec, hookimpl
+from onnxhub.errors import UsageError
 
 
 def _run(path, inputs):
@@ -42,6 +44,8 @@ class Exporter:
         return onnx.load(files[0])
 
     def run_files(self, files, inputs):
+        if Path(files[0]).name.startswith("norun"):
+            raise UsageError("runtime 'toyrt' is not installed: onnxhub runtime install toyrt")
         return _run(files[0], inputs)
 
 
@@ -51,6 +55,8 @@ class Importer:
         return [output_dir / "model.toy"]
 
     def run_files(self, files, inputs):
+        if Path(files[0]).parent.name.startswith("norun"):
+            raise UsageError("the toy framework rejects input 'x' of shape (1, 4)")
         outs = _run(files[0], inputs)
         if Path(files[0]).parent.name.startswith("drift"):
             outs = [o * 1.01 for o in outs]
@@ -112,6 +118,20 @@ def test_verify_one_model_prints_differences_per_output(toy, cli, tmp_path):
     assert row["output"] == "y" and row["source"] == "toy" and row["target"] == "toy"
     assert row["max_abs"] == 0 and row["ok"] is True and result["ok"] is True
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".onnxhub-output.json", "model.toy"]
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_verify_that_cannot_run_keeps_nothing_and_the_rerun_works(toy, cli, tmp_path, side):
+    src = tmp_path / ("norun.toy" if side == "source" else "m.toy")
+    make_model(src)
+    out = tmp_path / ("out" if side == "source" else "norun-out")
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out, "--verify")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert ("not installed" if side == "source" else "rejects input") in r.stderr
+    assert not out.exists()  # no unverified output left behind
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out)  # the corrected rerun
+    assert r.returncode == 0, r.stderr
+    assert (out / "model.toy").is_file()
 
 
 def test_verify_beyond_tolerance_exits_1_with_the_table(toy, cli, tmp_path):
