@@ -20,6 +20,8 @@ real framework (in its isolated runtime when it has one).
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from pathlib import Path
 
 from . import api
@@ -178,9 +180,20 @@ def convert_one_model(files, source: str, target: str, output_dir, *, opset: int
             raise InvalidModel(f"{f}: no such file")
     model = api._export(paths, exporter, opset, **options)
     feeds = seeded_inputs(model, seed) if verify else None  # refuses before anything is written
+    names = [o.name for o in model.graph.output]
+    want = got = judge = None
+    if verify:
+        # Everything --verify can run without the written files runs before they are written:
+        # a source that cannot run (its runtime missing, the framework refusing the inputs)
+        # leaves no unverified output behind to block the corrected rerun.
+        want = exporter.run_files(paths, {k: v.copy() for k, v in feeds.items()})
+        if importer is None:
+            outs = api.run(model, dict(feeds), backend=ONNX_JUDGE, checked=True)
+            got, judge = [outs[n] for n in names], ONNX_JUDGE
+    output_dir = Path(output_dir)
+    existed = os.path.lexists(output_dir)
     if importer is None:
         name = _safe_name(model.graph.name or Path(paths[0]).stem)
-        output_dir = Path(output_dir)
         with atomic_dir(output_dir, force=force, kind=kind, inputs=inputs) as stage:
             save_model(model, stage / f"{name}.onnx")
         written = [output_dir / f"{name}.onnx"]
@@ -188,13 +201,13 @@ def convert_one_model(files, source: str, target: str, output_dir, *, opset: int
         written = api._import(model, importer, output_dir, force, kind=kind, inputs=inputs)
     result = {"written": [str(p) for p in written], "differences": None, "ok": True}
     if verify:
-        names = [o.name for o in model.graph.output]
-        want = exporter.run_files(paths, {k: v.copy() for k, v in feeds.items()})
-        if importer is None:
-            outs = api.run(model, dict(feeds), backend=ONNX_JUDGE, checked=True)
-            got, judge = [outs[n] for n in names], ONNX_JUDGE
-        else:
-            got, judge = importer.run_files([str(p) for p in written], dict(feeds)), target
+        if importer is not None:
+            try:
+                got, judge = importer.run_files([str(p) for p in written], dict(feeds)), target
+            except BaseException:
+                if not existed:  # this run made the folder: the unverified output goes with the failure
+                    shutil.rmtree(output_dir, ignore_errors=True)
+                raise
         rows = compare(names, want, got, rtol, atol, source, judge)
         result.update(differences=rows, ok=all(r["ok"] for r in rows))
     return result

@@ -50,6 +50,7 @@ def _worker_init(parent: int, jobs: int = 1) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
     if jobs > 1:
         for name in THREAD_VARIABLES:
             os.environ.setdefault(name, "1")
@@ -65,14 +66,75 @@ def _worker_init(parent: int, jobs: int = 1) -> None:
     threading.Thread(target=watch, daemon=True, name="onnxhub-parent-watch").start()
 
 
+class _WorkerTerminated(BaseException):
+    """SIGTERM in a worker (the hub stopping its pool): unwinds the task so its staging is removed."""
+
+
+_IN_TASK = False
+
+
+def _worker_sigterm(signum, frame):
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if not _IN_TASK:
+        os._exit(128 + signum)  # idle: nothing of ours to clean up
+    raise _WorkerTerminated()
+
+
 def _tracked(fn, task: dict, mark: str):
-    """``fn(task)`` with a file ``mark`` present while it runs: a pool that breaks tells which tasks it held."""
+    """``fn(task)`` with a file ``mark`` present while it runs: a pool that breaks tells which tasks it held.
+
+    SIGTERM during the task unwinds it (every ``finally`` removes its staging) and then ends
+    the worker; the hub's ``_stop`` waits for that.
+    """
+    global _IN_TASK
     with open(mark, "w"):
         pass
+    _IN_TASK = True
     try:
         return fn(task)
+    except _WorkerTerminated:
+        _unlink(mark)
+        os._exit(143)
     finally:
-        os.unlink(mark)
+        _IN_TASK = False
+        _unlink(mark)
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _sweep_job_folders() -> None:
+    """Remove ``onnxhub-jobs-PID-*`` folders of this user whose hub process is gone (killed)."""
+    import glob
+    import re
+    import shutil
+    import tempfile
+
+    uid = os.getuid()
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), "onnxhub-jobs-*")):
+        m = re.fullmatch(r"onnxhub-jobs-(\d+)-\w+", os.path.basename(folder))
+        try:
+            if not m or os.stat(folder, follow_symlinks=False).st_uid != uid or _alive(int(m.group(1))):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _local(fn, tasks, jobs):
@@ -89,7 +151,8 @@ def _local(fn, tasks, jobs):
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
-    marks = tempfile.mkdtemp(prefix="onnxhub-jobs-")
+    _sweep_job_folders()
+    marks = tempfile.mkdtemp(prefix=f"onnxhub-jobs-{os.getpid()}-")
     queue = [(task, False) for task in tasks]  # (task, alone: a suspect retried in a pool of its own)
     try:
         while queue:
@@ -134,7 +197,10 @@ def _stop(pool) -> None:
         if p.is_alive():
             p.terminate()
     for p in processes:
-        p.join(timeout=5)
+        p.join(timeout=30)  # a terminated worker first unwinds its task (its staging removed)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)
 
 
 def _crashed(task: dict, why: str) -> dict:
@@ -143,6 +209,60 @@ def _crashed(task: dict, why: str) -> dict:
 
 
 # -- Dask ------------------------------------------------------------------------------------
+_NEEDS_DASK = "--executor dask needs Dask: pip install 'onnxhub[dask]' (dask[distributed])"
+SCHEDULER_WAIT = 20.0  # seconds: connect, handshake and an identity reply, each bounded within it
+
+
+def check_scheduler_address(address: str) -> None:
+    """A one-line usage error for an address that cannot be one (no Dask import, no network)."""
+    import re
+
+    from .errors import UsageError
+
+    m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):([^:/\s]*)/?", address)
+    if not m:
+        raise UsageError(f"--scheduler must be an address like tcp://HOST:PORT, not {address!r}")
+    port = m.group(3)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--scheduler {address}: the port must be a number from 1 to 65535, not {port!r}")
+
+
+def probe_scheduler(address: str, wait: float = SCHEDULER_WAIT) -> None:
+    """Check that a Dask scheduler answers at ``address``, within ``wait`` seconds in all.
+
+    ``distributed.Client`` waits without bound on a peer that accepts the connection but
+    never speaks Dask (an HTTP server, a silent socket); here each step is cut off by
+    ``asyncio.wait_for``, and the peer must say it is a scheduler.
+    """
+    import asyncio
+
+    from .errors import UsageError
+
+    try:
+        from distributed.comm import connect
+    except ImportError:
+        raise UsageError(_NEEDS_DASK) from None
+
+    async def identity():
+        comm = await connect(address, timeout=wait)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), wait))
+    except (TimeoutError, asyncio.TimeoutError):
+        raise UsageError(f"cannot reach the Dask scheduler {address}: no Dask reply within {wait:g} s "
+                         f"(is something else listening on that port?)") from None
+    except Exception as exc:  # noqa: BLE001 -- refused, reset, garbage: all one line
+        raise UsageError(f"cannot reach the Dask scheduler {address}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise UsageError(f"cannot reach the Dask scheduler {address}: what answers there is not a Dask "
+                         f"scheduler")
+
+
 def _dask(fn, tasks, jobs, scheduler):
     from .errors import UsageError
 
@@ -151,11 +271,12 @@ def _dask(fn, tasks, jobs, scheduler):
 
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise UsageError("--executor dask needs Dask: pip install 'onnxhub[dask]' "
-                         "(dask[distributed])") from None
+        raise UsageError(_NEEDS_DASK) from None
     cluster = None
     try:
         if scheduler:
+            check_scheduler_address(scheduler)
+            probe_scheduler(scheduler)
             try:
                 client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:

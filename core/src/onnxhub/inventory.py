@@ -282,6 +282,12 @@ def run(models: list[dict], out: Path, settings: dict, *, jobs: int = 1, executo
     finally:
         if bar:
             bar.close()
+        # The executor has stopped its workers: staging that one of them left (killed before it
+        # could clean up) belongs to a dead process now and goes.
+        from .modelio import sweep_stale
+
+        for folder in (out, out / STATE):
+            sweep_stale(folder)
     report = make_report(models, results, settings, executor, jobs, time.perf_counter() - start)
     write_report(out, report)
     return report

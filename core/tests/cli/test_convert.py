@@ -4,7 +4,8 @@ A toy framework stands in for a real one: its "files" (``*.toy``) are ONNX model
 exporter loads them, its importer writes them back, and both run files with
 ``onnx.reference`` (the toy's "own runtime"). File names steer misbehaviour: ``drift*``
 runs 1 % off on the importer side, ``crash*`` kills the worker process that exports it,
-``broken*`` is not a model at all.
+``broken*`` is not a model at all, ``norun*`` (a model file, or the output folder) cannot be
+run (as a missing runtime, or a framework refusing the input shape, would refuse).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import onnx
 from onnxhub import ExporterSpec, ImporterSpec, hookimpl
+from onnxhub.errors import UsageError
 
 
 def _run(path, inputs):
@@ -42,6 +44,8 @@ class Exporter:
         return onnx.load(files[0])
 
     def run_files(self, files, inputs):
+        if Path(files[0]).name.startswith("norun"):
+            raise UsageError("runtime 'toyrt' is not installed: onnxhub runtime install toyrt")
         return _run(files[0], inputs)
 
 
@@ -51,6 +55,8 @@ class Importer:
         return [output_dir / "model.toy"]
 
     def run_files(self, files, inputs):
+        if Path(files[0]).parent.name.startswith("norun"):
+            raise UsageError("the toy framework rejects input 'x' of shape (1, 4)")
         outs = _run(files[0], inputs)
         if Path(files[0]).parent.name.startswith("drift"):
             outs = [o * 1.01 for o in outs]
@@ -112,6 +118,20 @@ def test_verify_one_model_prints_differences_per_output(toy, cli, tmp_path):
     assert row["output"] == "y" and row["source"] == "toy" and row["target"] == "toy"
     assert row["max_abs"] == 0 and row["ok"] is True and result["ok"] is True
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".onnxhub-output.json", "model.toy"]
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_verify_that_cannot_run_keeps_nothing_and_the_rerun_works(toy, cli, tmp_path, side):
+    src = tmp_path / ("norun.toy" if side == "source" else "m.toy")
+    make_model(src)
+    out = tmp_path / ("out" if side == "source" else "norun-out")
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out, "--verify")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert ("not installed" if side == "source" else "rejects input") in r.stderr
+    assert not out.exists()  # no unverified output left behind
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out)  # the corrected rerun
+    assert r.returncode == 0, r.stderr
+    assert (out / "model.toy").is_file()
 
 
 def test_verify_beyond_tolerance_exits_1_with_the_table(toy, cli, tmp_path):
@@ -329,3 +349,110 @@ def test_help_and_listings_never_import_dask(cli):
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--executor {local,dask}" in r.stdout and "--verify" in r.stdout
+
+
+@pytest.mark.parametrize("speaks", ["nothing", "http"])
+def test_dask_scheduler_that_is_not_dask_fails_within_bounds(toy, cli, tmp_path, speaks):
+    """Something listens on the port but never speaks Dask: one line, exit 2, nothing written."""
+    import socket
+    import threading
+
+    _distributed()
+    src = inventory(tmp_path / "zoo", ["a", "b"])
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if speaks == "http":
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", tmp_path / "out", "--executor", "dask",
+                "--scheduler", f"tcp://127.0.0.1:{server.getsockname()[1]}", timeout=300)
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("onnxhub: error: cannot reach the Dask scheduler") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing was written: not even an empty inventory skeleton
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:99999", "tcp://127.0.0.1:0", "tcp://127.0.0.1:port",
+                                     "http://127.0.0.1:8786", "127.0.0.1"])
+def test_dask_scheduler_address_that_cannot_be_one_is_a_usage_error(toy, cli, tmp_path, address):
+    src = inventory(tmp_path / "zoo", ["a", "b"])
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", tmp_path / "out", "--executor", "dask",
+            "--scheduler", address, timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("onnxhub: error: --scheduler") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def _wait_for_staging(out: Path, proc, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if out.is_dir() and any(p.name.endswith(".stage") for p in out.iterdir()):
+            return
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        time.sleep(0.02)
+    raise AssertionError("no model's output was ever staged")
+
+
+def test_sigterm_of_a_parallel_inventory_removes_its_workers_staging(toy, tmp_path):
+    """The kill lands while a worker holds a staged model folder (the write pauses with it complete)."""
+    src = inventory(tmp_path / "zoo", [f"m{i:02d}" for i in range(6)])
+    out = tmp_path / "out"
+    env = dict(os.environ, ONNXHUB_TEST_WRITE_DELAY="2", TMPDIR=str(tmp_path))
+    argv = [sys.executable, "-m", "onnxhub", "convert", str(src), "--from", "toy", "--to", "toy", "-o", str(out),
+            "-j", "2"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(out, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    staged = [p.name for folder in (out, out / ".onnxhub-inventory") if folder.is_dir() for p in folder.iterdir()
+              if p.name.endswith((".stage", ".tmp"))]
+    assert staged == []  # at the moment the hub exits, not at some later run
+    assert list(tmp_path.glob("onnxhub-jobs-*")) == []
+
+
+def test_job_folders_of_a_killed_hub_are_swept_at_the_next_start(toy, tmp_path):
+    src = inventory(tmp_path / "zoo", ["a", "b", "c"])
+    env = dict(os.environ, ONNXHUB_TEST_WRITE_DELAY="1", TMPDIR=str(tmp_path))
+    argv = [sys.executable, "-m", "onnxhub", "convert", str(src), "--from", "toy", "--to", "toy", "-j", "2"]
+    proc = subprocess.Popen(argv + ["-o", str(tmp_path / "out")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(tmp_path / "out", proc)
+        left = list(tmp_path.glob(f"onnxhub-jobs-{proc.pid}-*"))
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert len(left) == 1 and left[0].is_dir()  # what SIGKILL leaves behind
+    keep = tmp_path / f"onnxhub-jobs-{os.getpid()}-keep"  # a live hub's (this test process): kept
+    keep.mkdir()
+    r = subprocess.run(argv + ["-o", str(tmp_path / "out2")], env=dict(env, ONNXHUB_TEST_WRITE_DELAY=""),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert not left[0].exists() and keep.is_dir()

@@ -65,3 +65,64 @@ def test_failed_install_leaves_nothing_marked_installed(plugin_site, tmp_path, m
 def test_unknown_runtime_name(cli):
     r = cli("runtime", "install", "nope")
     assert r.returncode == 2 and "no runtime named 'nope'" in r.stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: connections are refused
+
+
+def _fake_installed(home, name):
+    """A runtime that looks installed (marker, interpreter, one file of its own)."""
+    import sys
+
+    env = home / "runtimes" / name
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").symlink_to(sys.executable)
+    (env / "onnxhub-runtime.json").write_text(json.dumps({"name": name, "packages": ["old==1"]}))
+    (env / "sentinel").write_text("the working runtime")
+    return env
+
+
+def test_force_rebuild_that_fails_keeps_the_working_runtime(plugin_site, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("ONNXHUB_HOME", str(home))
+    _runtime_plugin(plugin_site, name="keepme", python=">=3.10", requirements=("onnxhub-no-such-package==1.0",))
+    env = _fake_installed(home, "keepme")
+    offline = {"PIP_INDEX_URL": f"http://127.0.0.1:{_closed_port()}/simple", "PIP_NO_CACHE_DIR": "1",
+               "PIP_RETRIES": "0", "PIP_CONFIG_FILE": "/dev/null", "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": ""}
+    r = run_cli("runtime", "install", "keepme", "--force", env=offline, timeout=600)
+    assert r.returncode != 0
+    assert "previous install is kept" in r.stderr
+    assert (env / "sentinel").read_text() == "the working runtime"
+    rows = json.loads(run_cli("runtime", "list", "--json").stdout)
+    assert next(x for x in rows if x["name"] == "keepme")["status"] == "installed"
+    assert [p.name for p in (home / "runtimes").iterdir() if p.name.startswith(".keepme.onnxhub")] == []
+
+
+def test_second_install_waits_for_the_first(plugin_site, tmp_path, monkeypatch):
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ONNXHUB_HOME", str(home))
+    _runtime_plugin(plugin_site, name="locked", python=">=3.10")
+    _fake_installed(home, "locked")
+    fd = os.open(home / "runtimes" / ".locked.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "the first install", still running
+    os.write(fd, b"4242")
+    proc = subprocess.Popen([sys.executable, "-m", "onnxhub", "runtime", "install", "locked"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()  # blocks until the waiting line (or exit: then it is empty)
+        assert "waiting for another install or remove of it to finish (pid 4242)" in first
+        assert proc.poll() is None  # still waiting, not failed
+    finally:
+        os.close(fd)  # the first one finishes
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 0 and "already installed" in rest

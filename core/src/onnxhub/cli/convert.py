@@ -27,6 +27,10 @@ def convert(args, options: dict) -> None:
         raise UsageError(f"-j must be 1 or more, not {args.jobs}")
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
+    if args.scheduler:
+        from ..executors import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
     adapters = conv.resolve(args.source, args.target, args.verify)  # bad names fail before any file is read
     out = Path(args.output)
     models = None
@@ -39,6 +43,10 @@ def convert(args, options: dict) -> None:
             return _one(args, adapters, options)
     settings = {"source": args.source, "target": args.target, "opset": args.opset, "options": options,
                 "verify": args.verify, "rtol": args.rtol, "atol": args.atol, "seed": args.seed}
+    if args.executor == "dask" and args.scheduler:
+        from ..executors import probe_scheduler
+
+        probe_scheduler(args.scheduler)  # before DIR is touched: a bad address leaves nothing behind
     inventory.prepare_output(out, args.files)
     if models is None or inventory.is_inventory(args.files):
         models = inventory.find_models(args.files, args.source, adapters[0], exclude=out)

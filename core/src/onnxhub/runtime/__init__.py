@@ -40,7 +40,10 @@ def install(name: str, python: str | None = None, force: bool = False):
 
 
 def remove(name: str) -> None:
+    from .envs import runtime_lock
+
     get_registry().get("runtime", name)
     path = runtime_dir(name)
-    if path.exists():
-        shutil.rmtree(path)
+    with runtime_lock(name):
+        if path.exists():
+            shutil.rmtree(path)

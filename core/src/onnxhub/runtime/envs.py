@@ -9,11 +9,16 @@ Steps of ``install_runtime`` (each shown as it runs):
 4. install every requirement in one resolver call, constrained to the same pins, so
    nothing can drag numpy 2 in behind a legacy framework;
 5. run the plugin's fix-ups, then write the marker. The marker is written last: an
-   install that failed anywhere is removed, and is never reported as installed.
+   install that failed anywhere is removed, and is never reported as installed; with
+   ``--force`` the previous install is put back when the rebuild fails.
+
+One install or remove of a runtime at a time per home (``runtime_lock``): a second waits.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -173,7 +178,74 @@ def _pip_for(version: str) -> str:
     return _PIP_CAPS.get(_version_tuple(version)[:2], "pip")
 
 
+@contextlib.contextmanager
+def runtime_lock(name: str):
+    """Hold ``$ONNXHUB_HOME/runtimes/.NAME.lock`` (fcntl) while a runtime is built or removed.
+
+    A second install (or remove) of the same runtime on the same home waits for the first,
+    saying so once on stderr, then goes on: it finds the first one's result.
+    """
+    folder = runtime_dir(name).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            sys.stderr.write(f"runtime {name}: waiting for another install or remove of it to finish "
+                             f"(pid {holder})\n")
+            sys.stderr.flush()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _aside_name(name: str) -> str:
+    return f".{name}.onnxhub-{os.getpid()}-old"
+
+
+def _restore_stale_aside(name: str) -> None:
+    """A rebuild killed mid-way left the old runtime aside and no new one: put it back."""
+    target = runtime_dir(name)
+    for aside in target.parent.glob(f".{name}.onnxhub-*-old"):
+        pid = aside.name[len(name) + len(".onnxhub-") + 1:].split("-", 1)[0]
+        if pid.isdigit() and _pid_alive(int(pid)):
+            continue
+        if not runtime_installed(name) and (aside / RUNTIME_MARKER).is_file():
+            if target.exists():
+                shutil.rmtree(target)  # the half-built replacement
+            aside.rename(target)
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def install_runtime(spec: RuntimeSpec, python: str | None = None, force: bool = False) -> Path:
+    """Build the runtime; with ``force``, an existing one is kept until the new one is complete.
+
+    The old environment is moved aside (``.NAME.onnxhub-PID-old``, same folder: venvs hold
+    absolute paths, so the new one is built at its final path), and put back if any step fails
+    or is interrupted; it is removed only once the new one carries its marker.
+    """
+    with runtime_lock(spec.name):
+        _restore_stale_aside(spec.name)
+        return _install_locked(spec, python, force)
+
+
+def _install_locked(spec: RuntimeSpec, python: str | None, force: bool) -> Path:
     target = runtime_dir(spec.name)
     if runtime_installed(spec.name) and not force and not runtime_interpreter_problem(spec.name):
         sys.stderr.write(f"runtime {spec.name} is already installed in {target} (use --force to rebuild)\n")
@@ -187,9 +259,14 @@ def install_runtime(spec: RuntimeSpec, python: str | None = None, force: bool = 
         if missing:
             raise UsageError(f"runtime {spec.name!r} needs system librar{'y' if len(missing) == 1 else 'ies'} "
                              + "; ".join(f"{so} ({hint})" for so, hint in missing))
-        if target.exists():
-            shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        aside = None
+        if target.exists():
+            if runtime_installed(spec.name):
+                aside = target.parent / _aside_name(spec.name)
+                target.rename(aside)  # kept until the new one is complete
+            else:
+                shutil.rmtree(target)  # a half-built one: nothing worth keeping
         started = time.monotonic()
         try:
             steps.step(f"creating a virtual environment with Python {version} ({exe})")
@@ -213,7 +290,12 @@ def install_runtime(spec: RuntimeSpec, python: str | None = None, force: bool = 
             (target / RUNTIME_MARKER).write_text(json.dumps(marker, indent=1))
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)  # never leave a half-built runtime behind
+            if aside is not None:
+                aside.rename(target)
+                sys.stderr.write(f"runtime {spec.name}: the rebuild failed; the previous install is kept\n")
             raise
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
     finally:
         steps.close()
     return target
