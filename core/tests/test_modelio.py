@@ -1,6 +1,7 @@
 """modelio: streamed saving writes exactly what ONNX's own serializer would."""
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,31 @@ def test_stale_staging_entries_are_swept_and_nothing_else(tmp_path):
         tmp.write_bytes(b"model")
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(p.name for p in [young_live, legacy_young, *users, tmp_path / "m.onnx"])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="zombie state is read from /proc")
+def test_staging_of_an_unreaped_dead_process_is_swept(tmp_path):
+    # A killed hub's orphaned worker is never reaped where PID 1 does not reap (containers):
+    # it stays a zombie, which os.kill(pid, 0) still finds. Its staging must go all the same.
+    import subprocess
+    import sys
+
+    from onnxhub.modelio import sweep_stale
+
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exits, and is not waited for yet
+    try:
+        for _ in range(200):
+            with open(f"/proc/{zombie.pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the child did not exit")
+        stage = tmp_path / f".m.onnxhub-{zombie.pid}-abcd1234.stage"
+        stage.mkdir()
+        assert sweep_stale(tmp_path) == [stage.name]
+    finally:
+        zombie.wait()
 
 
 def test_staging_names_stay_within_255_bytes(tmp_path):

@@ -31,6 +31,8 @@ from .errors import UsageError
 STATE = ".onnxhub-inventory"
 INFO = "inventory.json"
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
+# Names of the inventory's own entries: out/NAME/ and out/STATE/NAME.json must never be one of them.
+RESERVED = frozenset({REPORT_JSON, REPORT_MD, STATE, Path(INFO).stem})
 GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -142,7 +144,7 @@ def find_models(args, source: str, exporter=None, exclude=None) -> list[dict]:
     paths = list(candidates)
     groups = grouper(paths) if callable(grouper) else default_groups(paths, patterns)
     wanted = set(named)
-    models, taken = [], set()
+    models, taken = [], set(RESERVED)  # a model never takes a name the inventory's own files use
     for files in groups:
         files = [os.path.abspath(f) for f in files]
         if not files or not wanted.intersection(files):

@@ -343,7 +343,18 @@ def _pid_alive(pid: int) -> bool:
         return False
     except (PermissionError, OverflowError, OSError):
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but was never reaped: a killed hub's orphaned worker becomes one
+    where PID 1 (a container's init) does not reap, and ``os.kill(pid, 0)`` still succeeds for it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] == b"Z"  # the state follows "(comm) ", and comm may hold ")"
 
 
 def _newest_mtime(entry: os.DirEntry) -> float:

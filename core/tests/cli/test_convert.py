@@ -199,6 +199,20 @@ def test_a_folder_converts_each_model_into_its_own_folder_with_a_report(toy, cli
     assert "onnxhub: error: 2 of 6 models did not convert cleanly" in r.stderr
 
 
+def test_models_named_like_the_inventorys_own_files_get_other_names(toy, cli, tmp_path):
+    # "report.json" would take the report's path, "inventory" would overwrite the state folder's inventory.json
+    src = inventory(tmp_path / "zoo", ["report.json", "report.md", "inventory", "a"])
+    out = tmp_path / "out"
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert statuses(out) == {"a": "ok", "inventory-2": "ok", "report.json-2": "ok", "report.md-2": "ok"}
+    assert json.loads((out / ".onnxhub-inventory" / "inventory.json").read_text())["kind"] == "inventory"
+    assert (out / "report.json").is_file() and (out / "report.md").is_file()
+    assert (out / "report.json-2" / "model.toy").is_file()
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out, "--json")  # and the rerun resumes all four
+    assert r.returncode == 0 and json.loads(r.stdout)["resumed"] == 4, r.stderr
+
+
 def test_a_rerun_skips_finished_models_and_redoes_the_rest(toy, cli, tmp_path):
     src = inventory(tmp_path / "zoo", ["a", "b", "broken"])
     out = tmp_path / "out"

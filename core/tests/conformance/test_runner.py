@@ -112,6 +112,14 @@ def test_crash_and_hang_are_failures_not_lost_cases(plugin_site):
 def test_bad_report_suffix_is_usage_error(tmp_path):
     r = suite_cli("reference", "--report", tmp_path / "r.txt")
     assert r.returncode == 2 and "--report must end in" in r.stderr
+    r = suite_cli("reference", "--report", tmp_path)  # a folder: the message names what it got
+    assert r.returncode == 2 and f"got {str(tmp_path)!r} (no suffix)" in r.stderr and "nothing" not in r.stderr
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1"])
+def test_jobs_below_one_is_usage_error(jobs):
+    r = suite_cli("reference", "-k", "^test_abs_cpu$", "-j", jobs)
+    assert r.returncode == 2 and f"-j must be 1 or more, not {jobs}" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
 # A backend whose conformance workers start slowly, crash or hang while starting, as

@@ -202,10 +202,13 @@ def test_backend(args):
     from ..conformance.runner import run_suite
     from ..modelio import check_output_file
 
+    if args.jobs < 1:
+        raise UsageError(f"-j must be 1 or more, not {args.jobs}")
     if args.report:
         suffix = Path(args.report).suffix
         if suffix not in reports.WRITERS:
-            raise UsageError(f"--report must end in {', '.join(reports.WRITERS)}, not {suffix or 'nothing'!r}")
+            got = f"{args.report!r} (no suffix)" if not suffix else f"{args.report!r} ({suffix})"
+            raise UsageError(f"--report must end in {', '.join(reports.WRITERS)}: got {got}")
         check_output_file(Path(args.report), args.force)
     if args.min_pass is not None and not 0 <= args.min_pass <= 1:
         raise UsageError("--min-pass is a rate between 0 and 1")
@@ -218,7 +221,7 @@ def test_backend(args):
             re.compile(args.pattern)
         except re.error as exc:
             raise UsageError(f"-k {args.pattern!r} is not a valid regular expression: {exc}") from None
-    result = run_suite(args.backend, pattern=args.pattern, jobs=max(1, args.jobs), device=args.device,
+    result = run_suite(args.backend, pattern=args.pattern, jobs=args.jobs, device=args.device,
                        timeout=args.timeout, progress=not args.json and is_terminal(sys.stderr))
     if args.pattern is not None and not result.get("total", 1):
         raise UsageError(f"-k {args.pattern!r} matches no case of the suite")
