@@ -66,8 +66,10 @@ class Child:
         self.memory_mb, self.log, self.proc = memory_mb, log, None
 
     def start(self) -> None:
+        # MALLOC_ARENA_MAX: glibc reserves 64 MiB of address space per thread's arena, which on a
+        # many-core machine eats the child's RLIMIT_AS before any mutant allocates a byte.
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                   OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
+                   OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1", MALLOC_ARENA_MAX="2")
         self.proc = subprocess.Popen([sys.executable, "-m", "fuzz.worker", str(self.memory_mb)], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log, "ab"),
                                      text=True, bufsize=1)
@@ -212,7 +214,7 @@ def campaign(args) -> int:
     limit_kb = args.memory_mb * 1024
     report = {"seed": args.seed, "count": args.count, "memory_mb": args.memory_mb, "targets": {}}
     started = time.monotonic()
-    failed = 0
+    failed, fail_lines = 0, []
     try:
         for target, seed_list in all_seeds.items():
             t0 = time.monotonic()
@@ -237,8 +239,10 @@ def campaign(args) -> int:
                 if failures:
                     failed += 1
                     kinds.update(f.split(" [")[0] for f in failures)
-                    print(f"FAIL {target} #{i} ({s.name}; {what[:100]}): {'; '.join(failures)}\n    "
-                          f"{err.strip().splitlines()[-1][:300] if err.strip() else ''}", flush=True)
+                    line = (f"FAIL {target} #{i} ({s.name}; {what[:100]}): {'; '.join(failures)}\n    "
+                            f"{err.strip().splitlines()[-1][:300] if err.strip() else ''}")
+                    fail_lines.append(line)
+                    print(line, flush=True)
                     if args.save:
                         save_case(target, f"{s.name}-s{args.seed}-{i}", files, argv, what, failures, err)
                 for p in (capture.with_suffix(".out"), capture.with_suffix(".err")):
@@ -259,6 +263,10 @@ def campaign(args) -> int:
     print(text)
     if args.report:
         Path(args.report).write_text(text + "\n")
+    for line in fail_lines[:20]:  # again after the numbers: the tail of a CI log shows what failed
+        print(line, file=sys.stderr)
+    if fail_lines:
+        print(f"reproduce one: python -m fuzz.campaign --seed {args.seed} --dump TARGET:INDEX DIR", file=sys.stderr)
     return 1 if failed else 0
 
 

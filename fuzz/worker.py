@@ -5,8 +5,9 @@ changes into ``dir``, points its file descriptors 1 and 2 at ``capture.out``/``c
 (so ONNX Runtime's own C++ logging is caught too), calls ``onnxhub.cli.main(argv)``, restores
 them and answers one JSON line on the descriptor that was stdout at start:
 ``{"code", "escaped", "maxrss_kb"}``. ``escaped`` names a ``BaseException`` that got out of
-``main`` (a finding in itself). The address-space limit (``RLIMIT_AS``, MiB, argv[1]) makes a
-runaway allocation fail inside the child instead of swapping the machine.
+``main`` (a finding in itself). The address-space limit (``RLIMIT_AS``, MiB, argv[1], plus an
+allowance per core for thread stacks) makes a runaway allocation fail inside the child instead
+of swapping the machine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ import warnings
 def main() -> None:
     limit_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     if limit_mb:
-        resource.setrlimit(resource.RLIMIT_AS, (limit_mb * 2**20, limit_mb * 2**20))
+        # Address space, not memory: ONNX Runtime starts a thread per core, each with its stack
+        # (8 MiB reserved). The allowance per core keeps a 64-core machine from failing mutants
+        # that pass on 2 cores; the memory invariant itself is the peak RSS the campaign checks.
+        limit = (limit_mb + 16 * (os.cpu_count() or 1)) * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     answer = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints between jobs never reach the channel
     import numpy  # noqa: F401  (loaded once: the point of a long-lived child)
