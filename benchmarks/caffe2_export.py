@@ -11,7 +11,7 @@ fresh process per run, runs interleaved so that machine load hits both alike:
   protobuf 3.20) is installed once into ``--workdir/frontend-site`` with ``--no-deps`` and put
   on ``PYTHONPATH``. It writes opset 9 with a fixed batch.
 - onnxhub in-process: the caffe2 exporter's read (``formats.netdef.read_pair``), convert
-  (``build_model``) and streamed save (``check_streamed`` + ``save_streaming``) in this
+  (``build_model``) and streamed save (``check_exported`` + ``save_streaming``) in this
   interpreter, where Caffe2 is not installed; imports done before the clock starts.
 - whole process: wall time of ``onnxhub export predict_net.pb init_net.pb -o out.onnx``.
 
@@ -70,7 +70,7 @@ print(json.dumps({"import": t1 - t0, "read": t2 - t1, "convert": t3 - t2, "save"
 HUB_CODE = PRELUDE + """
 import importlib.util
 import numpy, onnx
-from onnxhub.modelio import check_streamed, save_streaming
+from onnxhub.modelio import check_exported, save_streaming
 from onnxhub_caffe2.export.exporter import build_model
 from onnxhub_caffe2.formats.netdef import read_pair
 t1 = time.perf_counter()
@@ -79,7 +79,7 @@ predict, init = read_pair([sys.argv[1], sys.argv[2]])
 t2 = time.perf_counter()
 proto, weights = build_model(predict, init, 17, {})
 t3 = time.perf_counter()
-check_streamed(proto, weights)
+check_exported(proto, weights)
 save_streaming(proto, weights, sys.argv[3])
 t4 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "read": t2 - t1, "convert": t3 - t2, "save": t4 - t3, "base": base,

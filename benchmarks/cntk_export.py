@@ -8,7 +8,7 @@ machine load hits both alike:
 - CNTK: ``cntk.load_model`` + ``Function.save(format=ModelFormat.ONNX)`` in the cntk
   runtime (CPython 3.6); ``import cntk``, load and save timed separately.
 - onnxhub in-process: the cntk exporter's read (``formats.model.read_model``), convert
-  (``build_model``) and streamed save (``modelio.check_streamed`` + ``save_streaming``), in
+  (``build_model``) and streamed save (``modelio.check_exported`` + ``save_streaming``), in
   this interpreter, where CNTK is not installed; imports done before the clock starts.
 - whole process, both sides: wall time of the complete command, from exec to exit
   (``python -c`` CNTK script vs ``onnxhub export model.model -o out.onnx``).
@@ -60,7 +60,7 @@ print(json.dumps({"import": t1 - t0, "load": t2 - t1, "save": t3 - t2, "base": b
 HUB_CODE = PRELUDE + """
 import importlib.util
 import numpy, onnx
-from onnxhub.modelio import check_streamed, save_streaming
+from onnxhub.modelio import check_exported, save_streaming
 from onnxhub_cntk.export.exporter import build_model
 from onnxhub_cntk.formats.model import read_model
 t1 = time.perf_counter()
@@ -69,7 +69,7 @@ model = read_model(sys.argv[1])
 t2 = time.perf_counter()
 proto, weights = build_model(model, 17, {}, False, "resnet50")
 t3 = time.perf_counter()
-check_streamed(proto, weights)
+check_exported(proto, weights)
 save_streaming(proto, weights, sys.argv[2])
 t4 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "read": t2 - t1, "convert": t3 - t2, "save": t4 - t3, "base": base,

@@ -279,10 +279,10 @@ def export_model(files, source: str | None = None, opset: int = 17, **options):
 
 
 def _export(paths, exporter, opset: int, **options):
-    from .modelio import check_model
+    from .modelio import check_exported
 
     model = exporter.export(paths, opset=opset, **options)
-    check_model(model)
+    check_exported(model, input_shapes=options.get("input_shapes"))
     return model
 
 
@@ -292,13 +292,13 @@ def export_to_file(files, output, source: str | None = None, opset: int = 17, fo
     Exporters that offer ``export_streaming`` (model structure plus weights as arrays)
     are written one weight at a time, so converting a large model needs little memory.
     """
-    from .modelio import check_output_file, check_streamed, save_model, save_streaming
+    from .modelio import check_exported, check_output_file, save_model, save_streaming
 
     check_output_file(Path(output), force, inputs=files)  # never an input, a device or a link; fail before the work
     paths, exporter = _exporter_for(files, source)
     if hasattr(exporter, "export_streaming"):
         model, weights = exporter.export_streaming(paths, opset=opset, **options)
-        check_streamed(model, weights)
+        check_exported(model, weights, input_shapes=options.get("input_shapes"))
         save_streaming(model, weights, output, force=force, inputs=files)
     else:
         model = _export(paths, exporter, opset, **options)

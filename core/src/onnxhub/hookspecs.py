@@ -96,7 +96,9 @@ def register_exporters(register):
 
     Called at discovery. The target's ``export(files, opset=17, **options)`` gets
     the user's file paths and returns an ``onnx.ModelProto`` that passes
-    ``onnx.checker``; onnxhub checks it and writes it atomically. Exporters must work
+    ``onnx.checker`` and ONNX's strict shape inference; onnxhub checks both, and that
+    every ``--input-shape`` name is a graph input (``modelio.check_exported``), and
+    writes it atomically. Exporters must work
     without the framework installed. Raise ``onnxhub.errors.InvalidModel`` for
     corrupt input, ``UnsupportedOperator`` for ops outside the table (all of them in
     one error) and ``UsageError`` for an opset outside the exporter's window or a bad
@@ -112,7 +114,7 @@ def register_exporters(register):
     the weights as numpy arrays in graph order (views on the framework's files are
     fine: nothing is copied before it is written). ``onnxhub export`` then checks the
     graph with every weight declared as a typed graph input (no data copied;
-    ``modelio.check_streamed``) and writes the model followed by one initializer at a
+    ``modelio.check_exported``) and writes the model followed by one initializer at a
     time (``modelio.save_streaming``; protobuf merges the pieces), so peak memory is
     the model structure plus one tensor rather than the whole model twice. Graph
     outputs must carry their types, as ``export`` would give them. ``export_model()``

@@ -539,19 +539,69 @@ def atomic_dir(path, *, force: bool = False, kind: str = "output", inputs=()):
 PROTOBUF_LIMIT = 2_000_000_000
 
 
-def check_streamed(model, weights) -> None:
-    """``onnx.checker`` on a model whose initializers arrive separately as ``(name, array)``.
+def check_exported(model, weights=None, input_shapes=None) -> None:
+    """What an exporter wrote must be one consistent model for the shapes the user gave.
 
-    The checker sees every weight as a typed graph input (no data copied), so it checks
-    the graph, node schemas and types; the payloads are written by ``numpy_helper``.
+    ``weights`` (``[(name, array)]``) are a streamed export's initializers (``None``: they are in
+    ``model``); the checker then sees each weight as a typed graph input, so no data is copied.
+    Refuses, in one line: the checker's findings; an ``--input-shape`` name that is no
+    input of the model (it would be silently ignored); and what ONNX's strict shape inference
+    finds, e.g. a Gemm whose input is 65 wide for 64-wide weights, a file ONNX Runtime would
+    reject (the user's shape and the weights disagree). Weights take part by type and shape only.
     """
-    from onnx import helper
+    from onnx import helper, numpy_helper
 
-    probe = type(model)()
-    probe.CopyFrom(model)
-    probe.graph.input.extend(helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape))
-                             for n, a in weights)
-    check_model(probe)
+    from .errors import UsageError
+
+    probe = type(model)(ir_version=model.ir_version, opset_import=model.opset_import, functions=model.functions)
+    g, src = probe.graph, model.graph
+    g.name = src.name
+    g.node.extend(src.node)
+    g.output.extend(src.output)
+    g.value_info.extend(src.value_info)
+    g.input.extend(src.input)
+    initializers = {t.name for t in src.initializer} | {n for n, _ in weights or ()}
+    for t in src.initializer:  # small ones keep their data (shape tensors), large ones only their type
+        if len(t.dims) <= 1 and (not t.dims or t.dims[0] <= 64):
+            g.initializer.append(t)
+        else:
+            g.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    for name, arr in weights or ():
+        if arr.ndim <= 1 and arr.size <= 64:
+            g.initializer.append(numpy_helper.from_array(arr, name))
+        else:
+            g.input.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(arr.dtype),
+                                                         list(arr.shape)))
+    check_model(probe if weights is not None else model)  # the full model: its tensors' data is checked too
+    unknown = sorted(set(input_shapes or {}) - ({vi.name for vi in src.input} - initializers))
+    if unknown:
+        inputs = ", ".join(vi.name for vi in src.input if vi.name not in initializers) or "none"
+        raise UsageError(f"--input-shape names {', '.join(unknown)}, which the model has no input of "
+                         f"(its inputs: {inputs})")
+    contradiction = shape_contradiction(probe)
+    if contradiction:
+        raise InvalidModel(inconsistent(contradiction, bool(input_shapes)))
+
+
+def shape_contradiction(model) -> str | None:
+    """The first thing ONNX's strict shape inference finds wrong in ``model`` (edited: negative dims
+    cleared), or None."""
+    import onnx
+
+    from .import_.prepare import clear_negative_dims
+
+    clear_negative_dims(model)
+    try:
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except (ValueError, onnx.shape_inference.InferenceError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return first.replace("[ShapeInferenceError] Inference error(s): ", "").replace("[ShapeInferenceError] ", "")
+    return None
+
+
+def inconsistent(contradiction: str, shapes_given: bool) -> str:
+    hint = " (do the --input-shape dims fit the weights?)" if shapes_given else ""
+    return f"the exported model is inconsistent: {contradiction}{hint}"
 
 
 def save_streaming(model, weights, path, *, force: bool = False, inputs=()) -> Path:

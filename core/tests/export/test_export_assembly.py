@@ -12,7 +12,7 @@ from onnx.reference import ReferenceEvaluator
 
 from onnxhub.errors import UnsupportedOperator, UsageError
 from onnxhub.export import Exporter, GraphBuilder, check_supported, parse_shapes, with_initializers
-from onnxhub.modelio import check_streamed, save_streaming
+from onnxhub.modelio import check_exported, save_streaming
 from onnxhub.optable import OpTable
 
 W = np.arange(4 * 300, dtype=np.float32).reshape(4, 300) / 1000  # big enough to be described by type only
@@ -45,7 +45,7 @@ def test_finish_streams_weights_and_types_outputs():
     assert model.producer_name == "toy-exporter" and model.opset_import[0].version == 17
     assert model.ir_version == 8  # the lowest that opset 17 needs
     assert {n.name for n in model.graph.node} == {"fc0/MatMul", "fc0/Add", "fc0/Relu"}
-    check_streamed(model, weights)
+    check_exported(model, weights)
 
 
 def test_streamed_file_equals_the_full_model(tmp_path):
@@ -147,3 +147,36 @@ def test_parse_shapes():
     for bad in ("data", "=1,2", "data=", "data=a,b"):
         with pytest.raises(UsageError, match="NAME=1,3,224,224"):
             parse_shapes([bad])
+
+
+def _gemm_model(x_dims):
+    """x @ W for a [4, 300] W, weights in the model."""
+    g = onnx.helper.make_graph([onnx.helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")], "g",
+                               [onnx.helper.make_tensor_value_info("x", TensorProto.FLOAT, x_dims)],
+                               [onnx.helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])],
+                               [onnx.numpy_helper.from_array(W, "w")])
+    return onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_check_exported_refuses_shapes_the_weights_contradict(streamed):
+    from onnxhub.errors import InvalidModel
+
+    for dims, ok in (([2, 4], True), (["n", 4], True), ([2, 5], False)):
+        model = _gemm_model(dims)
+        weights = None
+        if streamed:
+            weights = [("w", W)]
+            del model.graph.initializer[:]
+        if ok:
+            check_exported(model, weights, input_shapes={"x": dims})
+            continue
+        with pytest.raises(InvalidModel, match=r"exported model is inconsistent: .*MatMul.*Incompatible dimensions"
+                                               r".*\(do the --input-shape dims fit the weights\?\)"):
+            check_exported(model, weights, input_shapes={"x": dims})
+
+
+def test_check_exported_refuses_input_shape_names_that_are_no_input():
+    with pytest.raises(UsageError, match=r"--input-shape names nosuch, w, which the model has no input of "
+                                         r"\(its inputs: x\)"):
+        check_exported(_gemm_model([2, 4]), input_shapes={"x": [2, 4], "nosuch": [1], "w": [4, 300]})

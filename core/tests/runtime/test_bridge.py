@@ -236,3 +236,12 @@ def test_reentrant_call_is_refused_not_deadlocked(worker):
     finally:
         worker._owner = None
     assert worker.call("pid")[0]["pid"] > 0
+
+
+def test_a_framework_message_that_starts_with_its_trace_shows_its_error_line_first():
+    # MXNet 1.9.1 puts its C++ trace into the exception's message (#27 item 10)
+    mx = ("Traceback (most recent call last):\n  File \"../src/storage/./cpu_device_storage.h\", line 72\n"
+          "MXNetError: Failed to allocate CPU Memory")
+    first = str(RemoteError("MXNetError", mx, "")).splitlines()[0]
+    assert first == "MXNetError in runtime: Failed to allocate CPU Memory"
+    assert str(RemoteError("ValueError", "plain\nsecond", "")).splitlines()[0] == "ValueError in runtime: plain"

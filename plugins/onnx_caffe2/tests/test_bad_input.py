@@ -123,3 +123,22 @@ def test_flipped_bytes_never_crash(tmp_path, pair):
                 EXPORTER.export([target, other] if path == predict_path else [other, target])
             except OnnxHubError as e:
                 assert "\n" not in str(e), str(e)
+
+
+def test_input_shape_that_does_not_fit_the_weights(tmp_path, pair):
+    # W is [n, in]: data one wider than the weights made a file ONNX Runtime rejects, with exit 0 (#27 item 8)
+    out = tmp_path / "out.onnx"
+    from netdef_bytes import W
+
+    r = run_cli("export", *pair, "-o", out, "--from", "caffe2", "--input-shape", f"x=2,{W.shape[1] + 1}")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "exported model is inconsistent" in r.stderr and "--input-shape" in r.stderr and not out.exists()
+    r = run_cli("export", *pair, "-o", out, "--from", "caffe2", "--input-shape", f"x=2,{W.shape[1]}")
+    assert r.returncode == 0 and out.is_file(), r.stderr
+
+
+def test_input_shape_naming_no_input_is_refused(tmp_path, pair):
+    out = tmp_path / "out.onnx"
+    r = run_cli("export", *pair, "-o", out, "--from", "caffe2", "--input-shape", "nosuch=1,4")
+    assert r.returncode == 2 and "--input-shape names nosuch" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()

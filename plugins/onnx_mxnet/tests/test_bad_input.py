@@ -153,3 +153,22 @@ def test_every_unknown_operator_in_one_error(good, tmp_path):
     sym.write_text(json.dumps(data))
     r = export(sym, params, tmp_path / "o.onnx")
     assert_clean(r, tmp_path / "o.onnx", "MyCustomOp (node 'fc')", "OtherCustomOp (node 'post')", "opset 17")
+
+
+@pytest.mark.parametrize("shape", ["data=1,5", "data=2,3"])
+def test_input_shape_that_contradicts_the_weights_says_so(good, tmp_path, shape):
+    # fc_weight is [3, 4]: data 5 wide was answered with "pass --input-shape", which had been passed (#27 item 8)
+    sym, params = good
+    out = tmp_path / "out.onnx"
+    r = run_cli("export", sym, params, "-o", out, "--input-shape", shape)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "exported model is inconsistent" in r.stderr and "pass --input-shape" not in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_input_shape_naming_no_input_is_refused(good, tmp_path):
+    sym, params = good
+    out = tmp_path / "out.onnx"
+    r = export(sym, params, out, "--input-shape", "nosuch=1,4")
+    assert r.returncode == 2 and "--input-shape names nosuch" in r.stderr and "its inputs: data" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -188,6 +188,19 @@ class GraphBuilder(OpsetForms):
         except Exception:
             return []
 
+    def _refuse_contradiction(self, inputs, names) -> None:
+        """Where inference fails because shapes contradict each other (an input as wide as no weight
+        takes), say so: asking for --input-shape would mislead a user who passed one."""
+        from ..modelio import inconsistent, shape_contradiction
+
+        typed, small = self.inference_view(names)
+        probe = helper.make_model(helper.make_graph(self.nodes, "probe", inputs + typed, [], small),
+                                  opset_imports=self._opset_ids())
+        contradiction = shape_contradiction(probe)
+        if contradiction:
+            static = all(d.HasField("dim_value") for vi in inputs for d in vi.type.tensor_type.shape.dim)
+            raise InvalidModel(inconsistent(contradiction, static))
+
     def _opset_ids(self) -> list:
         return [helper.make_opsetid(domain, version) for domain, version in self.opsets.items()]
 
@@ -207,6 +220,7 @@ class GraphBuilder(OpsetForms):
         out_infos = []
         for out in outputs:
             if out not in inferred or not inferred[out].type.tensor_type.HasField("shape"):
+                self._refuse_contradiction(inputs, {n for n, _ in weights})
                 raise UsageError(f"cannot infer the rank of output {out!r}; pass --input-shape for every input")
             out_infos.append(inferred[out])
         opsets = self._opset_ids()

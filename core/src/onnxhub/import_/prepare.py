@@ -140,7 +140,7 @@ def infer_shapes(model: ModelProto) -> ModelProto:
     Plain inference first; value propagation only when no tensor of rank <= 1 is longer than
     ``MAX_PROPAGATED`` (such a tensor is no shape, and propagating it would exhaust memory).
     """
-    _clear_negative_dims(model)
+    clear_negative_dims(model)
     try:
         plain = onnx.shape_inference.infer_shapes(model)
     except (ValueError, onnx.shape_inference.InferenceError) as exc:  # e.g. "Invalid tensor data type 127."
@@ -159,7 +159,7 @@ def infer_shapes(model: ModelProto) -> ModelProto:
         raise InvalidModel(f"ONNX shape inference fails on the model: {_first_line(exc)}") from None
 
 
-def _clear_negative_dims(model: ModelProto) -> None:
+def clear_negative_dims(model: ModelProto) -> None:
     """Make a negative ``dim_value`` (which onnx.checker lets through) an unknown dim, in place: ONNX's
     shape inference asserts on some (Slice's clamp: an abort, not an exception)."""
     g = model.graph

@@ -40,7 +40,24 @@ class RemoteError(OnnxHubError):
 
     def __init__(self, type_name: str, message: str, remote_traceback: str):
         self.type_name, self.remote_traceback = type_name, remote_traceback
-        super().__init__(f"{type_name} in runtime: {message}")
+        message = framework_message(message)
+        super().__init__(f"{type_name} in runtime: {message.removeprefix(f'{type_name}: ')}")
+
+
+def framework_message(message: str) -> str:
+    """The line that says what went wrong, first.
+
+    MXNet's errors carry their C++ trace in the message itself: ``Traceback (most recent call
+    last):``, frame lines, then ``MXNetError: Failed to allocate CPU Memory``. A one-line error
+    would show only the first line, so the last line that is no frame goes first.
+    """
+    lines = [ln for ln in message.strip().splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("Traceback (most recent call last)"):
+        return message
+    for line in reversed(lines):
+        if not line[0].isspace() and not line.startswith(("Traceback", "Stack trace", "[bt]")):
+            return "\n".join([line, *lines])
+    return message
 
 
 class WorkerRestarted(OnnxHubError):
