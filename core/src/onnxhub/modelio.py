@@ -547,32 +547,14 @@ def check_exported(model, weights=None, input_shapes=None) -> None:
     Refuses, in one line: the checker's findings; an ``--input-shape`` name that is no
     input of the model (it would be silently ignored); and what ONNX's strict shape inference
     finds, e.g. a Gemm whose input is 65 wide for 64-wide weights, a file ONNX Runtime would
-    reject (the user's shape and the weights disagree). Weights take part by type and shape only.
+    reject (the user's shape and the weights disagree).
     """
-    from onnx import helper, numpy_helper
-
     from .errors import UsageError
 
-    probe = type(model)(ir_version=model.ir_version, opset_import=model.opset_import, functions=model.functions)
-    g, src = probe.graph, model.graph
-    g.name = src.name
-    g.node.extend(src.node)
-    g.output.extend(src.output)
-    g.value_info.extend(src.value_info)
-    g.input.extend(src.input)
-    initializers = {t.name for t in src.initializer} | {n for n, _ in weights or ()}
-    for t in src.initializer:  # small ones keep their data (shape tensors), large ones only their type
-        if len(t.dims) <= 1 and (not t.dims or t.dims[0] <= 64):
-            g.initializer.append(t)
-        else:
-            g.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-    for name, arr in weights or ():
-        if arr.ndim <= 1 and arr.size <= 64:
-            g.initializer.append(numpy_helper.from_array(arr, name))
-        else:
-            g.input.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(arr.dtype),
-                                                         list(arr.shape)))
+    probe = inference_probe(model, weights)
     check_model(probe if weights is not None else model)  # the full model: its tensors' data is checked too
+    src = model.graph
+    initializers = {t.name for t in src.initializer} | {n for n, _ in weights or ()}
     unknown = sorted(set(input_shapes or {}) - ({vi.name for vi in src.input} - initializers))
     if unknown:
         inputs = ", ".join(vi.name for vi in src.input if vi.name not in initializers) or "none"
@@ -581,6 +563,47 @@ def check_exported(model, weights=None, input_shapes=None) -> None:
     contradiction = shape_contradiction(probe)
     if contradiction:
         raise InvalidModel(inconsistent(contradiction, bool(input_shapes)))
+
+
+def check_types(model) -> None:
+    """Refuse a model whose types ONNX's type inference rejects (``Add(float, int32)``, a float Relu
+    declared int8), which a framework would otherwise run, converting silently. Shape findings are
+    left to the backend: ONNX's own suite has a model (test_mvn) its strict shape inference rejects."""
+    contradiction = shape_contradiction(inference_probe(model))
+    if contradiction and ("TypeInferenceError" in contradiction or "inconsistent type" in contradiction):
+        raise InvalidModel(f"model fails ONNX type inference: {contradiction}")
+
+
+def inference_probe(model, weights=None):
+    """A copy of ``model`` for shape inference that copies no weight data: initializers (and the
+    streamed ``weights``) become typed graph inputs, except small ones, whose values inference reads
+    (shape vectors, axes)."""
+    from onnx import helper, numpy_helper
+
+    probe = type(model)(ir_version=model.ir_version, opset_import=model.opset_import, functions=model.functions)
+    g, src = probe.graph, model.graph
+    g.name = src.name
+    g.node.extend(src.node)
+    g.output.extend(src.output)
+    g.value_info.extend(src.value_info)
+    g.input.extend(src.input)
+    listed = {vi.name for vi in src.input}  # before IR 4, initializers are graph inputs too
+
+    def typed(name, elem_type, dims):
+        if name not in listed:
+            g.input.append(helper.make_tensor_value_info(name, elem_type, dims))
+
+    for t in src.initializer:
+        if len(t.dims) <= 1 and (not t.dims or t.dims[0] <= 64):
+            g.initializer.append(t)
+        else:
+            typed(t.name, t.data_type, list(t.dims))
+    for name, arr in weights or ():
+        if arr.ndim <= 1 and arr.size <= 64:
+            g.initializer.append(numpy_helper.from_array(arr, name))
+        else:
+            typed(name, helper.np_dtype_to_tensor_dtype(arr.dtype), list(arr.shape))
+    return probe
 
 
 def shape_contradiction(model) -> str | None:

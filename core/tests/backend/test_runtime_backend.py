@@ -6,6 +6,7 @@ onnxhub's runtime-side ``PlanStore`` over a small numpy ``OpTable``.
 
 import gc
 import os
+import re
 import signal
 
 import numpy as np
@@ -226,3 +227,20 @@ def test_a_dtype_the_runtime_lacks_is_widened_and_cast_back(backend, monkeypatch
     monkeypatch.setattr(backend, "widen", {})
     with pytest.raises(UnsupportedModel, match="int32, which the test runtime cannot hold"):
         backend.prepare(model)
+
+
+def test_graphs_onnx_type_inference_rejects_are_refused_before_the_runtime(backend):
+    # A framework runs these, converting silently (#27 item 7): Add(float, int32), and a float Relu declared int8
+    from onnxhub.errors import InvalidModel
+
+    mixed = helper.make_model(helper.make_graph(
+        [helper.make_node("Add", ["x", "i"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2]), helper.make_tensor_value_info("i", TensorProto.INT32, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])]), opset_imports=[helper.make_opsetid("", 17)])
+    relu = small([helper.make_node("Relu", ["x"], ["y"])])
+    relu.graph.output[0].type.tensor_type.elem_type = TensorProto.INT8
+    for model, fragment in ((mixed, "inconsistent type tensor(int32)"), (relu, "Inferred elem type differs")):
+        with pytest.raises(InvalidModel, match=rf"model fails ONNX type inference: .*{re.escape(fragment)}"):
+            backend.prepare(model)
+    assert counts()["plans"] == 0
+    np.testing.assert_array_equal(run(backend.prepare(scaled(2))), X * 2)  # a well-typed model still runs

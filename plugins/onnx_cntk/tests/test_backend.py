@@ -96,3 +96,17 @@ def test_float64_and_initializers_round_trip(cntk):
     (got,) = onnxhub.get_backend("cntk").prepare(model).run([x])
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, np.tanh(x @ w), rtol=1e-12)
+
+
+@pytest.mark.runtime("cntk")
+def test_a_tile_larger_than_memory_is_refused_at_once(cntk, tmp_path):
+    # Tile to 10^12 elements: CNTK spliced copies for minutes where other backends refuse (#27 item 4)
+    from onnxhub.testing import run_cli
+
+    model = _model([helper.make_node("Tile", ["x", "r"], ["y"])], [_vi("x", TensorProto.FLOAT, [1, 1000])],
+                   [_vi("y", TensorProto.FLOAT, [1, 10**12])], [numpy_helper.from_array(np.array([1, 10**9]), "r")])
+    path = tmp_path / "tile.onnx"
+    path.write_bytes(model.SerializeToString())
+    r = run_cli("run", path, "--backend", "cntk", "--random-inputs", "-o", tmp_path / "out.npz", timeout=300)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "Tile of 1000000000000 elements needs" in r.stderr and not (tmp_path / "out.npz").exists()

@@ -245,3 +245,33 @@ def test_slice_reversing_to_the_start(mxnet):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     got = assert_matches_reference("mxnet", model, rtol=0, atol=0)
     assert got["y"].shape == (2, 5)
+
+
+@pytest.mark.runtime("mxnet")
+@pytest.mark.parametrize("index", [2**40, 3, -4])
+def test_an_out_of_range_gather_index_is_an_error_not_clipped(mxnet, index):
+    # MXNet's take clips: index 2**40 gave the last row with exit 0 (#27 item 7)
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node("Gather", ["x", "i"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 2]),
+         helper.make_tensor_value_info("i", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])]), opset_imports=[helper.make_opsetid("", 13)])
+    rep = onnxhub.get_backend("mxnet").prepare(model)
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    with pytest.raises(Exception, match=rf"index {index} is out of range \[-3, 3\) on axis 0"):
+        rep.run([x, np.array([index])])
+    (y,) = rep.run([x, np.array([-3])])
+    np.testing.assert_array_equal(y, x[[0]])
+
+
+@pytest.mark.runtime("mxnet")
+def test_an_out_of_range_constant_gather_index_is_an_error_on_the_fast_path_too(mxnet):
+    # constant indices keep the graph executor, whose first run the interpreter checks: its IndexError stands
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node("Gather", ["x", "i"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(np.array([3]), "i")]), opset_imports=[helper.make_opsetid("", 13)])
+    rep = onnxhub.get_backend("mxnet").prepare(model)
+    with pytest.raises(Exception, match=r"index 3 is out of range \[-3, 3\) on axis 0"):
+        rep.run([np.arange(6, dtype=np.float32).reshape(3, 2)])

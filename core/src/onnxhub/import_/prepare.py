@@ -50,11 +50,15 @@ def prepare_model(model: ModelProto, *, min_opset: int, max_opset: int, input_sh
     :raises UnsupportedModel: an operator domain outside ``domains``, no ai.onnx opset, or an
         opset the version converter cannot bring into the window.
     :raises UsageError: ``input_shapes`` names no input or gives the wrong rank.
+    :raises InvalidModel: types ONNX's type inference rejects (``Add(float, int32)``).
     """
+    from ..modelio import check_types
+
     caller = model
     if model.functions:
         model = onnx.inliner.inline_local_functions(model)
     check_domains(model, domains, where)
+    check_types(model)  # a framework would take a mistyped graph and convert silently
     converted = to_opset_window(model, min_opset, max_opset, where)
     if converted is caller:  # steps 3-4 edit in place: never the caller's proto
         converted = ModelProto()

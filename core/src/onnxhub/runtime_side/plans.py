@@ -16,6 +16,21 @@ Standard library only: the framework's arrays come in through ``to_array``/``fro
 """
 
 import itertools
+import os
+
+
+def check_allocation(elements, itemsize, what):
+    """``MemoryError`` before a framework is asked for a tensor larger than this machine's memory:
+    some build it for minutes (CNTK's Tile splices copies), others wrap the count and return an
+    empty tensor (Caffe2's Range), where ONNX Runtime refuses at once."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): the framework decides
+        return
+    need = int(elements) * int(itemsize)
+    if need > memory:
+        raise MemoryError("%s of %d elements needs %.3g GB, more than this machine's %.3g GB"
+                          % (what, elements, need / 1e9, memory / 1e9))
 
 
 def _same(array):

@@ -28,10 +28,25 @@ class MXNetRep(RuntimeRep):
     def fast_path(self, signature):
         from .import_.importer import convert
 
+        if _computed_indices(self.model.graph):
+            return None  # MXNet's take wraps an out-of-range index; the interpreter checks each run
         symbol, params, _ = convert(self.model, {n: s for n, s, _ in signature})
         inputs = [[n, list(s), d] for n, s, d in signature]
         result, _ = self.call("load_symbol", {"symbol": symbol, "inputs": inputs}, params)
         return result["id"]
+
+
+# Ops whose index input (the second) ONNX requires in range; MXNet's executor clips or wraps instead.
+INDEXED = ("Gather", "GatherElements", "GatherND", "ScatterElements", "ScatterND", "Scatter")
+
+
+def _computed_indices(graph) -> bool:
+    """Whether an indexing op takes indices that are not constants (initializers, Constant nodes):
+    those can only be checked run by run, which the interpreter does. Constant ones the first run's
+    comparison with the interpreter checks once for all."""
+    constant = {t.name for t in graph.initializer}
+    constant |= {o for n in graph.node if n.op_type == "Constant" for o in n.output}
+    return any(n.op_type in INDEXED and len(n.input) > 1 and n.input[1] not in constant for n in graph.node)
 
 
 class MXNetBackend(RuntimeBackend):

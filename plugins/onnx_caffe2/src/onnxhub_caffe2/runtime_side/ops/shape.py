@@ -6,6 +6,8 @@ attribute/input values; the data itself always moves through a Caffe2 operator.
 
 import numpy as np
 
+from onnxhub.runtime_side.plans import check_allocation
+
 from .common import TABLE, axes_of, c1, c2, cast, ints
 from .elementwise import expand, widened
 
@@ -230,6 +232,10 @@ def range_(inputs, attrs):
     start, limit, delta = inputs
     if start.dtype.name not in ("float32", "float64", "int32", "int64"):
         raise NotImplementedError(start.dtype.name)
+    count = max(int(np.ceil((limit.item() - start.item()) / delta.item())), 0) if delta.item() else 0
+    if count > 2**31 - 1:  # Caffe2 counts in int: more wraps into an empty tensor
+        raise NotImplementedError("a Range of %d elements (Caffe2's Range makes at most 2^31 - 1)" % count)
+    check_allocation(count, start.dtype.itemsize, "Range")
     return [c1("Range", [start.reshape(()), limit.reshape(()), delta.reshape(())])]
 
 

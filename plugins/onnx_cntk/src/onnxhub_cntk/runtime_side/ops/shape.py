@@ -3,6 +3,8 @@
 import cntk as C
 import numpy as np
 
+from onnxhub.runtime_side.plans import check_allocation
+
 from .common import TABLE, T, axis, const, ints, out, scalar, value
 
 
@@ -203,6 +205,10 @@ def expand(inputs, attrs):
 @TABLE.register("Tile", since=6)
 def tile(inputs, attrs):
     x, reps = inputs[0], ints(inputs[1])
+    elements = 1
+    for d, r in zip(x.shape, reps):
+        elements *= abs(d) * r  # the batch axis (-1) counts once per sample
+    check_allocation(elements, np.dtype(x.var.dtype).itemsize, "Tile")  # splicing copies would run on
     v = x.var
     for a, r in enumerate(reps):
         if r == 0:

@@ -10,7 +10,11 @@ def _gather(take):
     def run(inputs, attrs):
         x, idx = inputs
         axis = attrs.get("axis", 0) % x.ndim
-        return [take(x, np.where(idx < 0, idx + x.shape[axis], idx), axis=axis)]
+        n = x.shape[axis]
+        if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):  # MXNet would clip, ONNX forbids
+            raise IndexError("index %d is out of range [-%d, %d) on axis %d"
+                             % (int(idx.max()) if int(idx.max()) >= n else int(idx.min()), n, n, axis))
+        return [take(x, np.where(idx < 0, idx + n, idx), axis=axis)]
     return run
 
 
