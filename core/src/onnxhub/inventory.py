@@ -192,6 +192,22 @@ def prepare_output(out: Path, inputs) -> None:
         raise UsageError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
 
 
+def discard_unused(out: Path, created: bool) -> None:
+    """Remove the state folder ``prepare_output`` made (and ``out``, if it made that too) while no
+    model has been converted into it: a run that failed to start leaves nothing behind."""
+    import shutil
+
+    state = out / STATE
+    try:
+        if [p.name for p in state.iterdir()] != [INFO] or [p.name for p in out.iterdir()] != [STATE]:
+            return
+        shutil.rmtree(state)
+        if created:
+            out.rmdir()
+    except OSError:
+        pass
+
+
 def settings_key(settings: dict) -> dict:
     """The settings a finished model must have been converted with to be skipped."""
     return {k: settings[k] for k in ("source", "target", "opset", "options")}

@@ -470,3 +470,26 @@ def test_job_folders_of_a_killed_hub_are_swept_at_the_next_start(toy, tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert not left[0].exists() and keep.is_dir()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_dask_run_that_cannot_start_leaves_no_skeleton(toy, cli, tmp_path, existing):
+    # Without the distributed package the run fails at once; it left an empty .onnxhub-inventory (#27 item 11)
+    src = inventory(tmp_path / "zoo", ["a", "b"])
+    blocker = tmp_path / "no-dask"
+    blocker.mkdir()
+    (blocker / "distributed.py").write_text("raise ImportError('distributed is not installed here')\n")
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()  # an empty folder the user made stays, empty
+    env = {"PYTHONPATH": os.pathsep.join([str(blocker), os.environ.get("PYTHONPATH", "")])}
+    r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out, "--executor", "dask", env=env)
+    assert r.returncode == 2 and "dask" in r.stderr.lower() and len(r.stderr.splitlines()) == 1, r.stderr
+    assert (out.is_dir() and not any(out.iterdir())) if existing else not out.exists()
+
+
+def test_executor_dask_for_one_model_says_it_converts_here(toy, cli, tmp_path):
+    src = inventory(tmp_path / "zoo", ["a"])
+    r = cli("convert", src / "a.toy", "--from", "toy", "--to", "toy", "-o", tmp_path / "out", "--executor", "dask")
+    assert r.returncode == 0, r.stderr
+    assert "note: one model converts here; --executor dask distributes the models of an inventory" in r.stderr

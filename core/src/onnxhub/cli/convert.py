@@ -40,6 +40,9 @@ def convert(args, options: dict) -> None:
                 raise UsageError(f"{f}: no such file, folder or matching glob")
         models = inventory.find_models(args.files, args.source, adapters[0])
         if len(models) <= 1:  # one model: written straight into DIR, as `import` would
+            if args.executor != "local":
+                sys.stderr.write(f"onnxhub: note: one model converts here; --executor {args.executor} "
+                                 "distributes the models of an inventory (a folder, a glob, several models)\n")
             return _one(args, adapters, options)
     settings = {"source": args.source, "target": args.target, "opset": args.opset, "options": options,
                 "verify": args.verify, "rtol": args.rtol, "atol": args.atol, "seed": args.seed}
@@ -47,14 +50,20 @@ def convert(args, options: dict) -> None:
         from ..executors import probe_scheduler
 
         probe_scheduler(args.scheduler)  # before DIR is touched: a bad address leaves nothing behind
+    created = not out.exists()
     inventory.prepare_output(out, args.files)
-    if models is None or inventory.is_inventory(args.files):
-        models = inventory.find_models(args.files, args.source, adapters[0], exclude=out)
-    if not models:
-        raise UsageError(f"no {args.source} model found in {', '.join(map(str, args.files))} "
-                         f"(looked for files named like the exporter's patterns)")
-    report = inventory.run(models, out, settings, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                           force=args.force, progress=not args.json and is_terminal(sys.stderr))
+    try:
+        if models is None or inventory.is_inventory(args.files):
+            models = inventory.find_models(args.files, args.source, adapters[0], exclude=out)
+        if not models:
+            raise UsageError(f"no {args.source} model found in {', '.join(map(str, args.files))} "
+                             f"(looked for files named like the exporter's patterns)")
+        report = inventory.run(models, out, settings, jobs=args.jobs, executor=args.executor,
+                               scheduler=args.scheduler, force=args.force,
+                               progress=not args.json and is_terminal(sys.stderr))
+    except BaseException:
+        inventory.discard_unused(out, created)  # e.g. Dask did not start: no empty skeleton stays behind
+        raise
     if args.json:
         print_json(report)
     else:
