@@ -41,9 +41,10 @@ def test_markdown_report_escapes_and_marks_resumed_models():
     rep = {"source": "a", "target": "b", "total": 2, "ok": 1, "mismatch": 0, "failed": 1, "resumed": 1,
            "executor": "local", "jobs": 2, "seconds": 1.5, "verify": True, "rtol": 1e-3, "atol": 1e-4, "seed": 0,
            "models": [{"name": "x", "status": "ok", "resumed": True, "seconds": 0.5, "error": None,
+                       "files": ["/zoo/x-symbol.json", "/zoo/x|0000.params"],
                        "differences": [{"max_abs": 1e-7, "max_rel": 2e-6}, {"max_abs": 3e-7, "max_rel": None}]},
                       {"name": "y", "status": "failed", "resumed": False, "seconds": 0.1, "error": "bad | pipe",
                        "differences": None}]}
     md = inventory.markdown(rep)
-    assert "| x | ok (earlier run) | 3e-07 | 2e-06 | 0.5 |  |" in md
-    assert "| y | failed | - | - | 0.1 | bad \\| pipe |" in md
+    assert "| x | `/zoo/x-symbol.json`<br>`/zoo/x\\|0000.params` | ok (earlier run) | 3e-07 | 2e-06 | 0.5 |  |" in md
+    assert "| y |  | failed | - | - | 0.1 | bad \\| pipe |" in md

@@ -49,9 +49,17 @@ def _expand(args, exclude: Path | None) -> list[tuple[Path, Path]]:
     for arg in map(str, args):
         path = Path(arg)
         if path.is_dir():
-            for folder, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                                 and os.path.realpath(os.path.join(folder, d)) != excluded)
+            visited = {os.path.realpath(path)}
+            # Linked folders are searched (a zoo of links to where the models lie); each real folder once,
+            # so a link to a parent cannot loop.
+            for folder, dirs, names in os.walk(path, followlinks=True):
+                keep = []
+                for d in sorted(dirs):
+                    real = os.path.realpath(os.path.join(folder, d))
+                    if not d.startswith(".") and real != excluded and real not in visited:
+                        visited.add(real)
+                        keep.append(d)
+                dirs[:] = keep
                 found += [(Path(folder) / n, path) for n in sorted(names) if not n.startswith(".")]
         elif path.is_file():
             found.append((path, path.parent))
@@ -144,14 +152,14 @@ def find_models(args, source: str, exporter=None, exclude=None) -> list[dict]:
     paths = list(candidates)
     groups = grouper(paths) if callable(grouper) else default_groups(paths, patterns)
     wanted = set(named)
+    kept = [[os.path.abspath(f) for f in files] for files in groups]
+    kept = [files for files in kept if files and wanted.intersection(files)]
+    bases = [_model_name(files, patterns) for files in kept]
+    shared = {b for b in bases if bases.count(b) > 1}
     models, taken = [], set(RESERVED)  # a model never takes a name the inventory's own files use
-    for files in groups:
-        files = [os.path.abspath(f) for f in files]
-        if not files or not wanted.intersection(files):
-            continue
-        base = _model_name(files, patterns)
+    for files, base in zip(kept, bases):
         name = _safe(base)
-        if name in taken:  # the same name in two folders: the folders tell them apart
+        if base in shared:  # the same name in several folders: each is named after its folder (all, not the 2nd on)
             root = os.path.abspath(roots.get(files[0], Path(files[0]).parent))
             rel = [p for p in Path(os.path.relpath(Path(files[0]).parent, root)).parts if p not in (".", "..")]
             name = _safe("_".join([*rel, base]))
@@ -360,14 +368,16 @@ def markdown(report: dict) -> str:
              f"({report['resumed']} from an earlier run); executor {report['executor']}, {report['jobs']} job(s), "
              f"{report['seconds']:.1f} s." + (f" Verified at rtol {report['rtol']}, atol {report['atol']}, "
                                                f"seed {report['seed']}." if report["verify"] else ""), "",
-             "| model | status | max abs diff | max rel diff | seconds | error or note |", "|---|---|---|---|---|---|"]
+             "| model | source | status | max abs diff | max rel diff | seconds | error or note |",
+             "|---|---|---|---|---|---|---|"]
     for r in report["models"]:
         diffs = r["differences"] or []
         abs_ = max((d["max_abs"] for d in diffs if d["max_abs"] is not None), default=None)
         rel = max((d["max_rel"] for d in diffs if d["max_rel"] is not None), default=None)
         error = (r["error"] or notes(diffs)).replace("|", "\\|")
-        lines.append(f"| {r['name']} | {r['status']}{' (earlier run)' if r['resumed'] else ''} | {_num(abs_)} | "
-                     f"{_num(rel)} | {_num(r['seconds'])} | {error} |")
+        source = "<br>".join(f"`{f}`" for f in r.get("files") or ()).replace("|", "\\|")
+        lines.append(f"| {r['name']} | {source} | {r['status']}{' (earlier run)' if r['resumed'] else ''} | "
+                     f"{_num(abs_)} | {_num(rel)} | {_num(r['seconds'])} | {error} |")
     return "\n".join(lines) + "\n"
 
 

@@ -195,7 +195,7 @@ def test_a_folder_converts_each_model_into_its_own_folder_with_a_report(toy, cli
         assert (out / name / "model.toy").is_file() and (out / name / ".onnxhub-output.json").is_file()
     assert not (out / "broken").exists() and not (out / "crash").exists()
     md = (out / "report.md").read_text()
-    assert "| crash | failed |" in md and "6 models: 4 ok, 0 mismatch, 2 failed" in md
+    assert f"| crash | `{src / 'crash.toy'}` | failed |" in md and "6 models: 4 ok, 0 mismatch, 2 failed" in md
     assert "onnxhub: error: 2 of 6 models did not convert cleanly" in r.stderr
 
 
@@ -211,6 +211,31 @@ def test_models_named_like_the_inventorys_own_files_get_other_names(toy, cli, tm
     assert (out / "report.json-2" / "model.toy").is_file()
     r = cli("convert", src, "--from", "toy", "--to", "toy", "-o", out, "--json")  # and the rerun resumes all four
     assert r.returncode == 0 and json.loads(r.stdout)["resumed"] == 4, r.stderr
+
+
+def test_models_of_one_name_in_several_folders_are_each_named_after_their_folder(toy, cli, tmp_path):
+    # zoo/resnet/model.toy and zoo/vgg/model.toy were "model" and "vgg_model": the first lost its folder (#27)
+    for sub in ("resnet", "vgg"):
+        inventory(tmp_path / "zoo" / sub, ["model"])
+    inventory(tmp_path / "zoo" / "vgg", ["solo"])
+    out = tmp_path / "out"
+    r = cli("convert", tmp_path / "zoo", "--from", "toy", "--to", "toy", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(statuses(out)) == ["resnet_model", "solo", "vgg_model"]
+
+
+def test_linked_model_folders_are_searched_once(toy, cli, tmp_path):
+    # a zoo of links to where the models lie was "no model found" (#27); a link to a parent must not loop
+    inventory(tmp_path / "store" / "a", ["m1"])
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "a").symlink_to(tmp_path / "store" / "a", target_is_directory=True)
+    (zoo / "again").symlink_to(tmp_path / "store" / "a", target_is_directory=True)  # the same folder twice
+    (tmp_path / "store" / "a" / "up").symlink_to(zoo, target_is_directory=True)  # a cycle
+    out = tmp_path / "out"
+    r = cli("convert", zoo, "--from", "toy", "--to", "toy", "-o", out, "--json")
+    assert r.returncode == 0, r.stderr
+    assert [m["name"] for m in json.loads(r.stdout)["models"]] == ["m1"]
 
 
 def test_a_rerun_skips_finished_models_and_redoes_the_rest(toy, cli, tmp_path):
