@@ -36,6 +36,11 @@ def output_kind(source: str, target: str) -> str:
     return f"export:{source}" if target == ONNX_TARGET else api._import_kind(target)
 
 
+# The tolerances of every comparison the CLI makes (convert --verify, verify): float32 kernels of two
+# frameworks differ by about 1e-5 on unit-sized outputs, so atol 1e-4 passes those and nothing more.
+RTOL, ATOL = 1e-3, 1e-4
+
+
 def check_tolerances(rtol: float, atol: float) -> None:
     for what, value in (("--rtol", rtol), ("--atol", atol)):
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
@@ -160,7 +165,7 @@ def seeded_inputs(model, seed: int) -> dict:
 
 
 def convert_one_model(files, source: str, target: str, output_dir, *, opset: int = 17, force: bool = False,
-                      verify: bool = False, rtol: float = 1e-3, atol: float = 1e-4, seed: int = 0,
+                      verify: bool = False, rtol: float = RTOL, atol: float = ATOL, seed: int = 0,
                       adapters=None, **options) -> dict:
     """Convert (and with ``verify`` check) one model into ``output_dir``.
 

@@ -3,6 +3,7 @@ import sys
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper
 
 from conftest import REPO, install_fake_plugin, run_cli
@@ -110,6 +111,31 @@ def test_verify_mismatch_exits_1(plugin_site, tiny_model):
     r = run_cli("verify", tiny_model, "--backends", "reference,noisy", "--random-inputs")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "0.5" in r.stdout and "differ" in r.stderr
+
+
+def test_verify_measures_like_convert_verify(plugin_site, tiny_model):
+    # "max rel diff" was element-wise in verify and scaled in convert --verify, with atol 1e-5 vs 1e-4 (#27)
+    import onnx
+
+    from onnxhub.backend.reference import ReferenceBackend
+    from onnxhub.cli.main import build_parser
+    from onnxhub.conversion import ATOL, RTOL
+    from onnxhub.inputs import random_inputs
+
+    install_fake_plugin(plugin_site, "noisy-plugin", "noisy", "fakeplug_noisy", NOISY)
+    r = run_cli("verify", tiny_model, "--backends", "reference,noisy", "--random-inputs", "--seed", "3", "--json")
+    assert r.returncode == 1
+    report = json.loads(r.stdout)
+    assert (report["rtol"], report["atol"]) == (RTOL, ATOL)
+    model = onnx.load(str(tiny_model))
+    (want,) = ReferenceBackend.prepare(model).run(list(random_inputs(model, {}, seed=3).values()))
+    row = report["outputs"][0]
+    assert row["max_abs"] == pytest.approx(0.5) and row["scale"] == pytest.approx(float(np.abs(want).max()))
+    assert row["max_rel"] == pytest.approx(0.5 / np.abs(want).max())  # relative to the output's magnitude
+    parser = build_parser()
+    for verb in (["verify", "m.onnx", "--backends", "a,b"], ["convert", "f", "--from", "a", "--to", "b", "-o", "d"]):
+        args = parser.parse_args(verb)
+        assert (args.rtol, args.atol) == (RTOL, ATOL)
 
 
 def test_broken_plugins_are_shown_and_the_rest_works(plugin_site, tiny_model):

@@ -115,41 +115,26 @@ def run(args):
 
 
 def verify(args):
-    import numpy as np
+    """The outputs of backends 2.. against the first, by the rule and measures of ``convert --verify``
+    (``conversion.compare``): pass is ``numpy.allclose``, max rel diff is relative to the output's magnitude."""
+    from ..conversion import check_tolerances, compare
 
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     if len(names) < 2:
         raise UsageError("--backends needs at least two backends, e.g. reference,onnxruntime")
-    for what, value in (("--rtol", args.rtol), ("--atol", args.atol)):
-        if not math.isfinite(value) or value < 0:
-            raise UsageError(f"{what} must be a finite number >= 0, not {value}")
+    check_tolerances(args.rtol, args.atol)
     impls = {name: api.backend_for(name) for name in dict.fromkeys(names)}  # each named backend once
     model, feeds = _model_and_inputs(args)
     results = {name: api.run(model, dict(feeds), backend=impl, checked=True) for name, impl in impls.items()}
     if not model.graph.output:
         raise UsageError("the model declares no outputs; there is nothing to compare")
     base_name, base = names[0], results[names[0]]
-    rows, ok = [], True
+    rows = []
     for name in names[1:]:
-        for out, ref in base.items():
-            got, ref = np.asarray(results[name][out]), np.asarray(ref)
-            row = {"output": out, "backend": name, "baseline": base_name, "max_abs": None, "max_rel": None}
-            if got.shape != ref.shape:
-                row.update(ok=False, note=f"shape {list(got.shape)} != {list(ref.shape)}")
-            elif not got.size:
-                row.update(ok=True, note="empty")
-            else:
-                if np.issubdtype(ref.dtype, np.number) or ref.dtype == np.bool_:
-                    r, g = ref.astype(np.float64), got.astype(np.float64)
-                    diff = np.abs(g - r)
-                    row["max_abs"] = float(np.nanmax(diff))
-                    row["max_rel"] = float(np.nanmax(diff / np.maximum(np.abs(r), np.finfo(np.float64).tiny)))
-                    close = np.allclose(g, r, rtol=args.rtol, atol=args.atol, equal_nan=True)
-                else:
-                    close = bool(np.array_equal(got, ref))
-                row.update(ok=bool(close), note="" if close else f"beyond rtol={args.rtol} atol={args.atol}")
-            ok &= row["ok"]
+        for row in compare(list(base), base, results[name], args.rtol, args.atol, base_name, name):
+            row["backend"], row["baseline"] = row.pop("target"), row.pop("source")
             rows.append(row)
+    ok = all(row["ok"] for row in rows)
     if args.json:
         print_json({"backends": names, "rtol": args.rtol, "atol": args.atol, "ok": ok, "outputs": rows})
     else:

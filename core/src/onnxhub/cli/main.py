@@ -15,6 +15,7 @@ import threading
 import warnings
 
 from .. import __version__
+from ..conversion import ATOL, RTOL
 from ..errors import OnnxHubError
 
 # The one list of exit codes: ``--help`` shows it, and docs/cli.md carries the same sentence
@@ -99,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_inputs(p)
     p.add_argument("--backends", required=True, help="comma-separated backends; the first is the baseline")
-    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
-    p.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
+    p.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance (default {RTOL:g})")
+    p.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance (default {ATOL:g})")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
     p = command("import", "convert an ONNX model into a framework's own files",
@@ -147,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the first input dimension fixed instead of a dynamic 'batch'")
     p.add_argument("--verify", action="store_true", help="run the source on real A and the result on real B "
                    "(ONNX Runtime for --to onnx) and compare the outputs; exit 1 beyond tolerance")
-    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance of --verify (default 1e-3)")
-    p.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance of --verify (default 1e-4)")
+    p.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance of --verify (default {RTOL:g})")
+    p.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance of --verify (default {ATOL:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of --verify's random inputs (default 0)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="models converted at once, each in a worker process "
                    "(inventories; default 1)")
