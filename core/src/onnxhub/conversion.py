@@ -5,6 +5,7 @@ worker of an inventory runs per model): the exporter of A, then the importer of 
 for ``target="onnx"``, the ONNX file itself), written atomically into one folder. With
 ``verify=True`` the *source files* run on real A and the *written files* on real B (ONNX
 Runtime for ``onnx``) on the same seeded random inputs, and every output is compared.
+``source="onnx"`` starts from an ONNX file, run by ONNX Runtime (``import --verify``).
 
 Running a framework's own files is the converters' optional ``run_files`` method (the
 contract is in ``onnxhub.hookspecs``: ``register_exporters`` / ``register_importers``):
@@ -28,7 +29,32 @@ from . import api
 from .errors import InvalidModel, UsageError
 
 ONNX_TARGET = "onnx"  # ``--to onnx``: stop after the export
-ONNX_JUDGE = "onnxruntime"  # the backend that runs the ONNX file for ``--to onnx --verify``
+ONNX_SOURCE = "onnx"  # ``--from onnx`` (and ``import --verify``): the ONNX file is the source
+ONNX_JUDGE = "onnxruntime"  # the backend that runs the ONNX file for ``--to onnx --verify`` and ``--from onnx``
+
+
+class OnnxSource:
+    """The source adapter of ``--from onnx``: "exporting" loads the file (checked, external data
+    read safely), its ``run_files`` is ONNX Runtime. ``--input-shape`` fixes the model's input dims,
+    so the importer and the check see the shapes the user gave."""
+
+    patterns = ("*.onnx",)
+
+    def export(self, files, opset: int = 17, input_shapes=None, **options):
+        from .import_.prepare import fix_input_shapes
+        from .modelio import load_model
+
+        if len(files) != 1:
+            raise UsageError(f"--from onnx takes one .onnx file per model, not {len(files)} files")
+        model = load_model(files[0])
+        if input_shapes:
+            fix_input_shapes(model, input_shapes, "--from onnx")
+        return model
+
+    def run_files(self, files, inputs):
+        model = self.export(files)  # the inputs carry the shapes --input-shape fixed
+        outs = api.run(model, inputs, backend=ONNX_JUDGE, checked=True)
+        return [outs[o.name] for o in model.graph.output]
 
 
 def output_kind(source: str, target: str) -> str:
@@ -49,8 +75,12 @@ def check_tolerances(rtol: float, atol: float) -> None:
 
 def resolve(source: str, target: str, verify: bool = False):
     """``(exporter, importer or None)``, loaded once; with ``verify`` both must be able to run their files."""
-    exporter = api._usable("exporter", source)
+    if source == ONNX_SOURCE and target == ONNX_TARGET:
+        raise UsageError("--from onnx --to onnx converts nothing; name a framework to import into")
+    exporter = OnnxSource() if source == ONNX_SOURCE else api._usable("exporter", source)
     importer = None if target == ONNX_TARGET else api._usable("importer", target)
+    if source == ONNX_SOURCE and verify:
+        api.backend_for(ONNX_JUDGE)  # ONNX Runtime runs the source: it must be ready before any work
     if verify:
         if not callable(getattr(exporter, "run_files", None)):
             raise UsageError(f"--verify needs the {source!r} exporter to run its files (run_files), "
@@ -183,7 +213,10 @@ def convert_one_model(files, source: str, target: str, output_dir, *, opset: int
     for f in paths:
         if not Path(f).is_file():
             raise InvalidModel(f"{f}: no such file")
-    model = api._export(paths, exporter, opset, **options)
+    if isinstance(exporter, OnnxSource):  # the importer takes the options; the file is checked as it loads
+        model, import_options = exporter.export(paths, input_shapes=options.get("input_shapes")), options
+    else:
+        model, import_options = api._export(paths, exporter, opset, **options), {}
     feeds = seeded_inputs(model, seed) if verify else None  # refuses before anything is written
     names = [o.name for o in model.graph.output]
     want = got = judge = None
@@ -203,7 +236,7 @@ def convert_one_model(files, source: str, target: str, output_dir, *, opset: int
             save_model(model, stage / f"{name}.onnx")
         written = [output_dir / f"{name}.onnx"]
     else:
-        written = api._import(model, importer, output_dir, force, kind=kind, inputs=inputs)
+        written = api._import(model, importer, output_dir, force, kind=kind, inputs=inputs, **import_options)
     result = {"written": [str(p) for p in written], "differences": None, "ok": True}
     if verify:
         if importer is not None:

@@ -126,9 +126,10 @@ def find_models(args, source: str, exporter=None, exclude=None) -> list[dict]:
     ``exporter`` is the loaded target when the caller has it (its ``group_files`` groups the files).
     """
     from .api import _usable
+    from .conversion import ONNX_SOURCE, OnnxSource
     from .registry import get_registry
 
-    patterns = get_registry().get("exporter", source).spec.patterns
+    patterns = OnnxSource.patterns if source == ONNX_SOURCE else get_registry().get("exporter", source).spec.patterns
 
     def ours(name: str) -> bool:
         return not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)
@@ -147,7 +148,8 @@ def find_models(args, source: str, exporter=None, exclude=None) -> list[dict]:
             continue
         candidates.update(dict.fromkeys(os.path.join(folder, n) for n in siblings
                                         if ours(n) and os.path.isfile(os.path.join(folder, n))))
-    exporter = exporter if exporter is not None else _usable("exporter", source)
+    if exporter is None:
+        exporter = OnnxSource() if source == ONNX_SOURCE else _usable("exporter", source)
     grouper = getattr(exporter, "group_files", None)
     paths = list(candidates)
     groups = grouper(paths) if callable(grouper) else default_groups(paths, patterns)

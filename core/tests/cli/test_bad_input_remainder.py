@@ -240,3 +240,16 @@ def test_names_that_are_not_utf8(tmp_path, field):
     r = run_cli("run", path, "--random-inputs", "--backend", "reference")
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.splitlines()) == 1 and "not UTF-8" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("verb", [["export", "{p}", "--from", "mxnet", "-o", "{o}.onnx"],
+                                  ["convert", "{p}", "--from", "mxnet", "--to", "onnx", "-o", "{o}"],
+                                  ["import", "{p}", "--to", "mxnet", "-o", "{o}"],
+                                  ["run", "{p}", "--backend", "reference", "--random-inputs"]])
+def test_a_file_name_too_long_is_one_line_exit_2(tmp_path, verb):
+    # convert and export answered "internal error: OSError: File name too long" with exit 3
+    long = str(tmp_path / ("m" * 300))
+    r = run_cli(*[a.format(p=long, o=tmp_path / "out") for a in verb])
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "internal error" not in r.stderr, r.stderr
+    assert "too long" in r.stderr.lower() or "cannot read" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

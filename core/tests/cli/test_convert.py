@@ -518,3 +518,33 @@ def test_executor_dask_for_one_model_says_it_converts_here(toy, cli, tmp_path):
     r = cli("convert", src / "a.toy", "--from", "toy", "--to", "toy", "-o", tmp_path / "out", "--executor", "dask")
     assert r.returncode == 0, r.stderr
     assert "note: one model converts here; --executor dask distributes the models of an inventory" in r.stderr
+
+
+# -- ONNX -> framework, verified (#27 new-user frictions) --------------------------------------
+def test_import_verify_runs_the_onnx_file_on_onnx_runtime_and_the_written_files_on_the_framework(toy, cli, tmp_path):
+    model = tmp_path / "m.onnx"
+    make_model(model)
+    r = cli("import", model, "--to", "toy", "-o", tmp_path / "out", "--verify", "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    (row,) = result["differences"]
+    assert row["source"] == "onnx" and row["target"] == "toy" and row["ok"] and row["max_abs"] < 1e-5
+    assert (tmp_path / "out" / "model.toy").is_file()
+    r = cli("import", model, "--to", "toy", "-o", tmp_path / "drift", "--verify")  # the toy drifts by 1 %
+    assert r.returncode == 1 and "beyond" in r.stdout + r.stderr, r.stdout + r.stderr
+    r = cli("import", model, "--to", "toy", "-o", tmp_path / "plain", "--json")
+    assert r.returncode == 2 and "--json goes with --verify" in r.stderr
+
+
+def test_convert_from_onnx_verifies_an_inventory_of_onnx_files(toy, cli, tmp_path):
+    (tmp_path / "zoo").mkdir()
+    for name in ("a", "b"):
+        make_model(tmp_path / "zoo" / f"{name}.onnx")
+    (tmp_path / "zoo" / "notes.txt").write_text("not a model")
+    out = tmp_path / "out"
+    r = cli("convert", tmp_path / "zoo", "--from", "onnx", "--to", "toy", "-o", out, "--verify", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert (rep["total"], rep["ok"]) == (2, 2) and all(m["differences"][0]["ok"] for m in rep["models"])
+    r = cli("convert", tmp_path / "zoo" / "a.onnx", "--from", "onnx", "--to", "onnx", "-o", tmp_path / "x")
+    assert r.returncode == 2 and "converts nothing" in r.stderr and not (tmp_path / "x").exists()

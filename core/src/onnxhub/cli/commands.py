@@ -163,6 +163,15 @@ def converter_options(args) -> dict:
 
 
 def import_(args):
+    if args.verify:  # the same check as convert --verify, with the ONNX file as the source
+        from .convert import convert as convert_files
+
+        for name, value in (("files", [args.model]), ("source", "onnx"), ("target", args.to), ("opset", 17),
+                            ("jobs", 1), ("executor", "local"), ("scheduler", None)):
+            setattr(args, name, value)
+        return convert_files(args, converter_options(args))
+    if args.json:
+        raise UsageError("--json goes with --verify (a plain import prints the files it wrote)")
     written = api.import_model(args.model, args.to, args.output, force=args.force, **converter_options(args))
     for path in written:
         sys.stdout.write(f"wrote {path}\n")

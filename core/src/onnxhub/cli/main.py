@@ -7,6 +7,7 @@ each command's implementation in ``commands.py`` imports onnx/numpy when it runs
 from __future__ import annotations
 
 import argparse
+import errno
 import keyword
 import os
 import signal
@@ -105,11 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
     p = command("import", "convert an ONNX model into a framework's own files",
-                examples="  onnxhub import model.onnx --to mxnet -o model_mxnet/")
+                examples="  onnxhub import model.onnx --to mxnet -o model_mxnet/\n"
+                "  onnxhub import model.onnx --to cntk -o model_cntk/ --verify   # ONNX Runtime vs real CNTK")
     p.add_argument("model", metavar="MODEL.onnx")
     p.add_argument("--to", required=True, metavar="FRAMEWORK", help="importer name (see list-importers)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write")
     _add_converter_options(p, "importer")
+    p.add_argument("--verify", action="store_true", help="run the model on ONNX Runtime and the written files on "
+                   "the real framework and compare the outputs, as convert --verify does; exit 1 beyond tolerance")
+    p.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance of --verify (default {RTOL:g})")
+    p.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance of --verify (default {ATOL:g})")
+    p.add_argument("--seed", type=int, default=0, help="seed of --verify's random inputs (default 0)")
+    p.add_argument("--json", action="store_true", help="with --verify: print the result as JSON")
     p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier output of this kind "
                    "(a folder holding anything else is never touched)")
 
@@ -137,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  onnxhub convert 'zoo/**/*-symbol.json' --from mxnet --to onnx -o converted/ --executor dask "
         "--scheduler tcp://10.0.0.5:8786")
     p.add_argument("files", nargs="+", metavar="FILE", help="model files, folders or globs ('zoo/**/*.json')")
-    p.add_argument("--from", dest="source", required=True, metavar="A", help="exporter name (see list-exporters)")
+    p.add_argument("--from", dest="source", required=True, metavar="A",
+                   help="exporter name (see list-exporters), or onnx to start from .onnx files")
     p.add_argument("--to", dest="target", required=True, metavar="B",
                    help="importer name (see list-importers), or onnx to stop after the export")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write (one sub-folder per model "
@@ -318,6 +327,10 @@ def _main(argv=None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in USER_OS_ERRORS:  # the user's path or disk, not a bug
+            where = f"{str(exc.filename)[:200]}: " if exc.filename else ""
+            error(f"{where}{exc.strerror or type(exc).__name__}")
+            return 2
         error(f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
               "(run with --debug for the traceback)")
         return 3
@@ -326,6 +339,12 @@ def _main(argv=None) -> int:
         warnings.showwarning = showwarning
         if debug_env is None:  # as it was: one in-process call's --debug is not the next one's
             os.environ.pop("ONNXHUB_DEBUG", None)
+
+
+# OS errors that name a problem with what the user gave (a path too long, a link loop, no permission,
+# a full or read-only disk): one line and exit 2 wherever they surface, not an "internal error".
+USER_OS_ERRORS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS,
+                            errno.EDQUOT, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EMFILE})
 
 
 def _warning_as_note(message, category, filename, lineno, file=None, line=None):
