@@ -16,7 +16,10 @@ Design
   comes from ``random.Random(f"{S}:{T}:{i}")``: any mutant is reproduced from its numbers.
 * **Targets**: ``onnx`` (``run model.onnx --random-inputs -o out.npz`` on the reference
   backend and, every other mutant, onnxruntime), ``mxnet``, ``caffe2``, ``cntk``
-  (``export ... -o out.onnx``).
+  (``export ... -o out.onnx``), ``import`` (ONNX mutants into MXNet), ``verify`` (ONNX
+  mutants on reference vs onnxruntime), ``convert`` (MXNet mutants, one model, ``-o out``)
+  and ``inventory`` (the same as a folder, ``convert . -o out``; each run starts a worker
+  process, so it takes ``SHARE`` of ``--count``).
 * **Execution**: mutants run in-process in one long-lived child (``worker.py``) under an
   ``RLIMIT_AS`` address-space limit, each in its own fresh folder, with file descriptors 1
   and 2 captured (so ONNX Runtime's C++ log lines are seen). A child that dies or exceeds
@@ -54,7 +57,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CORPUS = HERE / "corpus"
-TARGETS = ("onnx", "mxnet", "caffe2", "cntk", "import")
+TARGETS = ("onnx", "mxnet", "caffe2", "cntk", "import", "convert", "inventory", "verify")
+# An inventory starts a worker process per run (a second or so): it gets this share of --count.
+SHARE = {"inventory": 0.02}
 OUTPUTS = ("out.npz", "out.onnx", "out")
 
 
@@ -105,7 +110,8 @@ def load_seeds(targets) -> dict[str, list]:
     from . import seeds
 
     loaders = {"onnx": seeds.onnx_seeds, "mxnet": seeds.mxnet_seeds, "caffe2": seeds.caffe2_seeds,
-               "cntk": seeds.cntk_seeds, "import": seeds.import_seeds}
+               "cntk": seeds.cntk_seeds, "import": seeds.import_seeds, "convert": seeds.convert_seeds,
+               "inventory": seeds.inventory_seeds, "verify": seeds.verify_seeds}
     out = {}
     for target in targets:
         try:
@@ -123,10 +129,10 @@ def make_mutant(target: str, seed_list: list, index: int, seed: int):
     s = seed_list[rng.randrange(len(seed_list))]
     files = dict(s.files)
     argv = list(s.argv)
-    if target in ("onnx", "import"):
+    if target in ("onnx", "import", "verify"):
         argv = [a.replace("{backend}", "onnxruntime" if index % 2 else "reference") for a in argv]
         files["model.onnx"], what = mutate.mutate_onnx(rng, s.extra["model"])
-    elif target == "mxnet":
+    elif target in ("mxnet", "convert", "inventory"):
         r = rng.random()
         whats = []
         if r < 0.55 or r >= 0.9:
@@ -162,7 +168,7 @@ def check(result: dict, folder: Path, files: dict, capture: Path, limit_kb: int)
         if len(lines) != 1 or not lines[0].startswith("onnxhub: error: "):
             failures.append(f"exit 2 with {len(lines)} stderr lines")
     present = {p.name for p in folder.iterdir()}
-    allowed = set(files) | ({o for o in OUTPUTS} if code == 0 else set())
+    allowed = set(files) | (set(OUTPUTS) if code in (0, 1) else set())  # exit 1: converted, some check failed
     stray = sorted(present - allowed)
     if stray:
         failures.append(f"stray files {stray[:3]}")
@@ -220,7 +226,8 @@ def campaign(args) -> int:
             t0 = time.monotonic()
             codes, kinds, peak, child_peak, errors = Counter(), Counter(), 0, 0, Counter()
             child.stop()  # a fresh child per target: its peak RSS is this target's
-            for i in range(args.count):
+            count = max(1, round(args.count * SHARE.get(target, 1))) if args.count else 0
+            for i in range(count):
                 s, files, argv, what = make_mutant(target, seed_list, i, args.seed)
                 folder = scratch / f"{target}-{i}"
                 folder.mkdir()
@@ -250,7 +257,7 @@ def campaign(args) -> int:
                 shutil.rmtree(folder, ignore_errors=True)
                 if args.progress and (i + 1) % args.progress == 0:
                     print(f"{target}: {i + 1}/{args.count} {dict(codes)} {time.monotonic() - t0:.0f} s", flush=True)
-            report["targets"][target] = {"mutants": args.count, "exit_codes": dict(codes), "failures": dict(kinds),
+            report["targets"][target] = {"mutants": count, "exit_codes": dict(codes), "failures": dict(kinds),
                                          "seconds": round(time.monotonic() - t0, 1),
                                          "top_errors": dict(errors.most_common(args.top_errors)),
                                          "peak_rss_mb": round(peak / 1024, 1)}

@@ -99,7 +99,28 @@ def import_seeds() -> list[Seed]:
             for name, m in onnx_models().items()]
 
 
+def verify_seeds() -> list[Seed]:
+    """The ONNX seeds compared across two backends (``verify model.onnx --backends reference,onnxruntime``)."""
+    return [Seed(f"verify-{name}", {"model.onnx": m.SerializeToString()},
+                 ["verify", "model.onnx", "--backends", "reference,onnxruntime", "--random-inputs"], {"model": m})
+            for name, m in onnx_models().items()]
+
+
 # -- MXNet -------------------------------------------------------------------------------
+def convert_seeds() -> list[Seed]:
+    """The MXNet seeds through ``convert`` (one model: ``-o out``, straight into the folder)."""
+    return [Seed(s.name.replace("mxnet-", "convert-"), s.files,
+                 ["convert", "m-symbol.json", "m-0000.params", "--from", "mxnet", "--to", "onnx", "-o", "out",
+                  *s.argv[s.argv.index("--input-shape"):]], s.extra) for s in mxnet_seeds()]
+
+
+def inventory_seeds() -> list[Seed]:
+    """The MXNet seeds as an inventory (``convert . ... -o out``: a folder, its own worker process)."""
+    return [Seed(s.name.replace("mxnet-", "inventory-"), s.files,
+                 ["convert", ".", "--from", "mxnet", "--to", "onnx", "-o", "out",
+                  *s.argv[s.argv.index("--input-shape"):]], s.extra) for s in mxnet_seeds()]
+
+
 def mxnet_seeds() -> list[Seed]:
     """Symbol JSON + .params written by the MXNet importer (pure Python) from ONNX seeds."""
     import tempfile
