@@ -46,6 +46,10 @@ def test_a_cell_counts_verified_models_and_a_missing_report_is_pending(tmp_path)
     assert "| **mxnet** | pending | pending | pending | 1/2 verified, max abs 2.0e-07; 1 not expressible by the target |" \
         in md
     assert "| b | failed | - | - | 0.1 | **target lacks Sign**: UnsupportedOperator: unsupported operator Sign" in md
+    picture = md.splitlines()[0]  # the heat map of the same cells, inline SVG on one line
+    assert picture.startswith("<svg") and picture.endswith("</svg>") and picture.count("<rect") == 3 * 4
+    assert "mxnet -&gt; cntk: 1 of 2 models verified</title>" in picture and ">1/2</text>" in picture
+    assert picture.count(">pending</text>") == 11
 
 
 @pytest.mark.parametrize("model, reason", [

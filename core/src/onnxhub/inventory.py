@@ -432,6 +432,23 @@ def classify(model: dict) -> str:
     return "converter bug"
 
 
+def _matrix_heatmap(reports: dict, sources, targets) -> str:
+    """The matrix at a glance, inline SVG: each cell coloured by the share of models verified."""
+    from .heatmap import svg
+
+    def cell(source, target):
+        rep = reports.get((source, target))
+        if rep is None or not rep["total"]:
+            return None, "pending", f"{source} -> {target}: no report yet"
+        verified = sum(m["status"] == "ok" for m in rep["models"]) if rep["verify"] else 0
+        return verified / rep["total"], f"{verified}/{rep['total']}", f"{source} -> {target}: {verified} of " \
+            f"{rep['total']} models verified"
+
+    picture = svg(list(sources), list(targets), cell, width=80, height=26,
+                  title="Verified conversions: models verified of those tried, per source and target")
+    return picture.replace("\n", "")  # one line: Markdown keeps raw HTML whole
+
+
 def matrix_markdown(folder, frameworks=FRAMEWORKS) -> str:
     """The verified conversion matrix from the committed reports ``folder/SOURCE-to-TARGET.json``.
 
@@ -447,7 +464,8 @@ def matrix_markdown(folder, frameworks=FRAMEWORKS) -> str:
         source, _, target = path.stem.partition("-to-")
         reports[(source, target)] = json.loads(path.read_text(encoding="utf-8"))
     targets = ["onnx", *frameworks]
-    lines = ["| from \\ to | " + " | ".join(f"**{t}**" for t in targets) + " |",
+    lines = [_matrix_heatmap(reports, frameworks, targets), "",
+             "| from \\ to | " + " | ".join(f"**{t}**" for t in targets) + " |",
              "|---|" + "---|" * len(targets)]
     for source in frameworks:
         cells = []

@@ -3,7 +3,8 @@
     python -m onnxhub.conformance.scoreboard docs/conformance
 
 reads every ``*.json`` report in the folder and writes ``index.md`` there: one row per
-backend, then one operator x backend matrix (passed of the cases testing each operator).
+backend, a heat map of backend x operator (``heatmap.svg``, beside it), then the operator x
+backend table (passed of the cases testing each operator).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def render(reports: list[dict]) -> str:
                    f"| {r.get('unsupported', 0)} | {r['skipped']} | {r['total']} | {100 * r['pass_rate']:.1f} % |")
     out += ["", "## By operator", "",
             "Passed of the cases that test each operator (the operator a case is named for, expanded variants "
-            "included), per backend; each backend's page lists every case not passed.", "",
+            "included), per backend; each backend's page lists every case not passed. At a glance (green: all "
+            "pass, yellow: half, red: none, grey: no case; hover a square for its numbers):", "",
+            f"![{HEATMAP_TITLE}]({HEATMAP})", "",
             "| operator | " + " | ".join(r["backend"] for r in reports) + " |",
             "|---|" + "---|" * len(reports)]
     tables = [{row["op"]: row for row in by_operator(r)} for r in reports]
@@ -47,17 +50,39 @@ def _expectations(reports: list[dict]) -> list[str]:
 
 
 def _cell(row: dict | None) -> str:
+    """``✓ 8/8``, ``~ 59/82``, ``✗ 0/2``: signs every text font has (no emoji font needed)."""
     if row is None:
         return ""
-    mark = "🟢" if row["passed"] == row["total"] else "🟡" if row["passed"] else "🔴"
+    mark = "✓" if row["passed"] == row["total"] else "~" if row["passed"] else "✗"
     return f"{mark} {row['passed']}/{row['total']}"
+
+
+HEATMAP, HEATMAP_TITLE = "heatmap.svg", "ONNX conformance: passed fraction per operator and backend"
+
+
+def heatmap(reports: list[dict]) -> str:
+    """Backend rows x operator columns, the same numbers as the table."""
+    from ..heatmap import svg
+
+    reports = sorted(reports, key=lambda r: -r["pass_rate"])
+    tables = {r["backend"]: {row["op"]: row for row in by_operator(r)} for r in reports}
+    ops = sorted({op for t in tables.values() for op in t}, key=str.lower)
+
+    def cell(backend, op):
+        row = tables[backend].get(op)
+        if row is None or not row["total"]:
+            return None, "", f"{op} on {backend}: no case"
+        return row["passed"] / row["total"], "", f"{op} on {backend}: {row['passed']}/{row['total']} passed"
+
+    return svg(list(tables), ops, cell, title=HEATMAP_TITLE)
 
 
 def main(argv=None) -> int:
     folder = Path((argv or sys.argv[1:] or ["docs/conformance"])[0])
     reports = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     (folder / "index.md").write_text(render(reports), encoding="utf-8")
-    print(f"wrote {folder / 'index.md'} ({len(reports)} backends)")
+    (folder / HEATMAP).write_text(heatmap(reports), encoding="utf-8")
+    print(f"wrote {folder / 'index.md'} and {HEATMAP} ({len(reports)} backends)")
     return 0
 
 
