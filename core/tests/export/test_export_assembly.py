@@ -180,3 +180,12 @@ def test_check_exported_refuses_input_shape_names_that_are_no_input():
     with pytest.raises(UsageError, match=r"--input-shape names nosuch, w, which the model has no input of "
                                          r"\(its inputs: x\)"):
         check_exported(_gemm_model([2, 4]), input_shapes={"x": [2, 4], "nosuch": [1], "w": [4, 300]})
+
+
+def test_with_initializers_keeps_a_scalar_weight_0_d():
+    # np.ascontiguousarray turned a 0-d weight into [1]
+    g = onnx.helper.make_graph([onnx.helper.make_node("Mul", ["x", "k"], ["y"])], "g",
+                               [onnx.helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                               [onnx.helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    model = with_initializers(onnx.helper.make_model(g), [("k", np.array(2.5, np.float32))])
+    assert list(model.graph.initializer[0].dims) == []

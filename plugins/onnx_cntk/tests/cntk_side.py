@@ -93,6 +93,15 @@ def _tensor_ops():
     return C.combine(outs), (3, 4, 5)
 
 
+def _reduce_all():
+    """Reductions over ``Axis.all_axes()`` (the batch axis too: scalars) and ``all_static_axes()`` (per sample)."""
+    x = C.input_variable((3, 2), name="r")
+    everything, static = C.Axis.all_axes(), C.Axis.all_static_axes()
+    outs = [C.reduce_sum(x, axis=everything), C.reduce_max(x, axis=everything), C.reduce_mean(x * x, axis=everything),
+            C.reduce_sum(x, axis=static), C.reduce_min(x, axis=static)]
+    return C.combine(outs), (3, 2)
+
+
 def _bidirectional():
     x = C.sequence.input_variable(7, name="tokens")
     net = Sequential([Embedding(6), (Recurrence(GRU(3)), Recurrence(GRU(3), go_backwards=True)), C.splice,
@@ -139,7 +148,7 @@ def _resnet50():
 
 
 RECIPES = {"mlp": _mlp, "cnn": _cnn, "lstm": _lstm, "mlp_full": _mlp_full, "cnn_full": _cnn_full,
-           "tensor_ops": _tensor_ops,
+           "tensor_ops": _tensor_ops, "reduce_all": _reduce_all,
            "bidirectional": _bidirectional, "sequence_ops": _sequence_ops,
            "recurrent_variants": _recurrent_variants, "resnet50": _resnet50}
 

@@ -120,3 +120,17 @@ def test_static_batch_and_input_shape(built, tmp_path):
         EXPORTER.export([path], input_shapes=["features=2,11"])
     with pytest.raises(UsageError, match="names nope"):
         EXPORTER.export([path], input_shapes=["nope=2,10"])
+
+
+@pytest.mark.runtime("cntk")
+def test_reductions_over_all_axes_include_the_batch(cntk, tmp_path):
+    # Axis.all_axes() reduced the last axis only: [batch, 3, 2] out where CNTK gives a scalar (#26)
+    path = tmp_path / "reduce_all.model"
+    _, arrays = cntk.call("build", {"name": "reduce_all", "path": str(path), "seed": 3, "batch": 2})
+    model = EXPORTER.export([path], opset=17)
+    onnx.checker.check_model(model, full_check=True)
+    got = run_onnx(model, {model.graph.input[0].name: arrays["x"]})
+    assert [list(o.shape) for o in got] == [[], [], [], [2], [2]]  # all static axes: one value per sample
+    for i, y in enumerate(got):
+        assert_close(y, arrays[f"y{i}"], what=f"output {i}")
+    assert got[0] == pytest.approx(float(arrays["x"].sum()), rel=1e-5)  # over both samples

@@ -48,7 +48,7 @@ def with_initializers(model, weights):
     import numpy as np
     from onnx import numpy_helper
 
-    model.graph.initializer.extend(numpy_helper.from_array(np.ascontiguousarray(a), n) for n, a in weights)
+    model.graph.initializer.extend(numpy_helper.from_array(np.require(a, requirements="C"), n) for n, a in weights)
     return model
 
 

@@ -52,6 +52,7 @@ _U64 = 1 << 64
 INFERRED, UNKNOWN_RANK, FREE = _U64 - 1, _U64 - 2, _U64 - 3
 DYNAMIC_AXIS_INDEX = 2147483647  # Axis::SentinelStaticAxisIndexValueForDynamicAxes
 ALL_STATIC_AXES_INDEX = 2147483646  # Axis::AllStaticAxes()
+ALL_AXES_INDEX = 2147483643  # Axis::AllAxes(): the static axes and the dynamic ones (batch, sequence)
 _OUTPUT = re.compile(r"^(.*)_Output_(\d+)$")
 
 
@@ -69,6 +70,10 @@ class Axis(NamedTuple):
     @property
     def is_all_static(self) -> bool:
         return self.static_index == ALL_STATIC_AXES_INDEX
+
+    @property
+    def is_all(self) -> bool:
+        return self.static_index == ALL_AXES_INDEX
 
     @property
     def is_batch(self) -> bool:

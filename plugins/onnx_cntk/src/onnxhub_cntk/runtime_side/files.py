@@ -69,7 +69,7 @@ def run_model(params, arrays):
         value = np.stack(value) if isinstance(value, list) else np.asarray(value)
         if _has_sequence_axis(var):
             value = np.swapaxes(value, 0, 1)
-        out["out%d" % i] = np.ascontiguousarray(value)
+        out["out%d" % i] = np.require(value, requirements="C")  # ascontiguousarray would make a scalar [x]
     out["names"] = [o.name for o in outputs]
     out["uids"] = [o.uid for o in outputs]
     return out

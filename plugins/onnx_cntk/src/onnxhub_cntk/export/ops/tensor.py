@@ -123,8 +123,10 @@ def reduce_elements(ctx, fn, inputs):
     (x,) = inputs
     a = fn.attributes
     op = a.get("reductionOpName", "Sum")
-    axes = _static_axes(ctx, x, _axes_attr(fn, "axis", "axisVec"))
     keep = bool(a.get("reductionKeepDimensions", True))
+    if any(axis.is_all for axis in _axes_attr(fn, "axis", "axisVec")):
+        return [_reduce_all(ctx, x, op, keep)]
+    axes = _static_axes(ctx, x, _axes_attr(fn, "axis", "axisVec"))
     shape = [1 if i in axes else d for i, d in enumerate(x.shape)]
     if not keep:
         shape = [d for i, d in enumerate(x.shape) if i not in axes]
@@ -137,6 +139,16 @@ def reduce_elements(ctx, fn, inputs):
     if op not in _REDUCTIONS:
         raise ctx.unsupported(f"reduction {op!r}")
     return [ctx.like(x, ctx.reduce(_REDUCTIONS[op], x.name, onnx_axes, keepdims=int(keep)), shape=shape)]
+
+
+def _reduce_all(ctx, x, op: str, keep: bool):
+    """``Axis.all_axes()``: over the batch (and sequence) axes too, so the result has no dynamic axis:
+    a scalar, or ``[1] * static rank`` kept (CNTK keeps the static axes only)."""
+    if op not in _REDUCTIONS:
+        raise ctx.unsupported(f"{op} over all axes")
+    total = ctx.reduce(_REDUCTIONS[op], x.name, list(range(x.rank)), keepdims=0)
+    scalar = Tensor(total, (), ())
+    return ctx.reshape_static(scalar, (1,) * len(x.shape)) if keep and x.shape else scalar
 
 
 _PAD_MODES = {0: "constant", 1: "reflect"}
