@@ -57,7 +57,22 @@ def test_two_init_nets_or_two_predict_nets(tmp_path, pair):
     predict_path, init_path = pair
     _fails(tmp_path, [init_path, init_path], "predict_net is missing")
     _fails(tmp_path, [predict_path, predict_path], "init_net with the weights is missing")
-    _fails(tmp_path, [predict_path], "takes two files")
+    _fails(tmp_path, [init_path], "is an init net (only fill ops); the predict_net is missing")
+    _fails(tmp_path, [predict_path, init_path, init_path], "takes two files")
+
+
+def test_a_predict_net_alone_makes_every_blob_it_reads_an_input(tmp_path, pair):
+    # Caffe2's frontend takes init_net=None; this exporter refused it (#26)
+    predict_path, _ = pair
+    _fails(tmp_path, [predict_path], "pass --input-shape")  # nothing tells W's shape
+    out = tmp_path / "out.onnx"
+    shapes = ["--input-shape", "x=2,4", "--input-shape", "W=3,4", "--input-shape", "b=3"]
+    r = run_cli("export", predict_path, "-o", out, "--from", "caffe2", *shapes)
+    assert r.returncode == 0, r.stderr
+    import onnx
+
+    model = onnx.load(str(out))
+    assert [i.name for i in model.graph.input] == ["x", "W", "b"] and not model.graph.initializer
 
 
 def test_missing_weight(tmp_path):

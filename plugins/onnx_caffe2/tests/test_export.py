@@ -1,6 +1,8 @@
 """Ground truth: nets built, saved and run by real Caffe2 at batch 2, exported by onnxhub without Caffe2,
 run by ONNX Runtime at batch 2 and 1."""
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -119,3 +121,17 @@ def test_resnet50(caffe2, tmp_path):
     model = onnx.load(str(out))
     assert sum(1 for n in model.graph.node if n.op_type == "Conv") == 53
     _check(model, result, x, [y], "resnet50")
+
+
+@pytest.mark.runtime("caffe2")
+def test_a_predict_net_alone_converts_verified_against_caffe2(caffe2, tmp_path):
+    # init_net=None, as Caffe2's own frontend allows: the weights are inputs, fed to real Caffe2 too (#26)
+    from netdef_bytes import mlp, write
+
+    predict_path, _ = write(tmp_path, *mlp())
+    shapes = ["--input-shape", "x=2,4", "--input-shape", "W=3,4", "--input-shape", "b=3"]
+    r = run_cli("convert", predict_path, "--from", "caffe2", "--to", "onnx", "-o", tmp_path / "out", "--verify",
+                "--json", *shapes)
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)["differences"]
+    assert row["ok"] and row["source"] == "caffe2" and row["max_abs"] < 1e-5

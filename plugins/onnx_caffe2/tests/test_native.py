@@ -26,8 +26,10 @@ FAMILIES = {
 def test_group_files_pairs_predict_and_init_nets_per_folder():
     files = ["a/predict_net.pb", "a/init_net.pb", "a/value_info.json", "b/init_net.pbtxt", "b/predict_net.pbtxt",
              "c/x_predict_net.pb", "c/x_init_net.pb", "c/y_predict_net.pb", "d/predict_net.pb", "e/notes.pbtxt"]
-    assert group_files(files) == [["a/predict_net.pb", "a/init_net.pb"], ["b/predict_net.pbtxt", "b/init_net.pbtxt"],
-                                  ["c/x_predict_net.pb", "c/x_init_net.pb"]]
+    # a predict net alone is a model of its own (init_net=None: its weights are inputs); an init net alone is not
+    assert group_files(files + ["f/init_net.pb"]) == [
+        ["a/predict_net.pb", "a/init_net.pb"], ["b/predict_net.pbtxt", "b/init_net.pbtxt"],
+        ["c/x_predict_net.pb", "c/x_init_net.pb"], ["c/y_predict_net.pb"], ["d/predict_net.pb"]]
 
 
 def test_the_converters_offer_run_files():

@@ -29,11 +29,12 @@ def worker():
 
 
 def _nets(files) -> list[str]:
-    """The two NetDef files among ``files`` (the importer's list also holds ``value_info.json``)."""
+    """The NetDef files among ``files``: two, or a predict_net alone (the importer's list also holds
+    ``value_info.json``)."""
     nets = [str(Path(f).resolve()) for f in files if Path(f).name != "value_info.json"]
-    if len(nets) != 2:
-        raise UsageError("running Caffe2 files takes two NetDefs, predict_net and init_net (any order); got "
-                         f"{', '.join(Path(f).name for f in files) or 'none'}")
+    if len(nets) not in (1, 2):
+        raise UsageError("running Caffe2 files takes two NetDefs, predict_net and init_net (any order), or a "
+                         f"predict_net alone; got {', '.join(Path(f).name for f in files) or 'none'}")
     return nets
 
 
@@ -47,7 +48,8 @@ def group_files(paths) -> list[list[str]]:
     """One model per folder holding one ``predict_net*`` and one ``init_net*`` NetDef (``.pb``/``.pbtxt``).
 
     A folder with several pairs pairs them by the text around ``predict_net``/``init_net``
-    (``a_predict_net.pb`` with ``a_init_net.pb``); files that pair with nothing are left out.
+    (``a_predict_net.pb`` with ``a_init_net.pb``); a predict net with no init net is a model alone,
+    an init net with no predict net is left out.
     """
     found: dict[tuple[str, str, str], dict[str, str]] = {}
     for p in map(str, paths):
@@ -63,6 +65,8 @@ def group_files(paths) -> list[list[str]]:
     for _, pair in sorted(found.items()):
         if len(pair) == 2:
             groups.append([pair["predict_net"], pair["init_net"]])
+        elif "predict_net" in pair:  # a predict net alone is a model too (its weights are inputs)
+            groups.append([pair["predict_net"]])
     return groups
 
 

@@ -2,7 +2,9 @@
 
 ``EXPORTER.export(files, opset=17, input_shapes=None, static_batch=False)`` is the target
 of the ``caffe2`` ExporterSpec. The two NetDefs come in any order (the init net is the
-one made only of fill ops); the init net's fills become initializers. Every op type of
+one made only of fill ops); the init net's fills become initializers. A predict net alone
+(Caffe2's frontend with ``init_net=None``) makes every blob it reads a graph input, each
+shaped by ``--input-shape``, ``value_info.json`` or its first reader. Every op type of
 the predict net is checked against the table before converting, so one run names every
 gap. Blobs written more than once (in-place ops: ``Relu(x) -> x``) get a new ONNX name per
 write; graph outputs keep their blob names.
@@ -27,7 +29,7 @@ from onnxhub.errors import InvalidModel, UnsupportedOperator, UsageError
 from onnxhub.export import Exporter, check_supported, parse_shapes
 
 from .. import native
-from ..formats.netdef import fill_value, is_placeholder, read_pair, read_value_info
+from ..formats.netdef import NO_INIT, fill_value, is_placeholder, read_pair, read_value_info
 from ..formats.wire import release
 from . import ops  # noqa: F401  (registers the op functions)
 from .convert import TABLE, WHERE, Caffe2Builder, output_rank
@@ -49,9 +51,9 @@ class Caffe2Exporter(Exporter):
     def build(self, files, opset: int, input_shapes=None, static_batch: bool = False, **options):
         self.check_options(options)
         paths = [Path(f) for f in files]
-        if len(paths) != 2:
-            raise UsageError("the Caffe2 exporter takes two files, predict_net and init_net (any order); got "
-                             f"{len(paths)}: {', '.join(p.name for p in paths) or 'none'}")
+        if len(paths) not in (1, 2):
+            raise UsageError("the Caffe2 exporter takes two files, predict_net and init_net (any order), or the "
+                             f"predict_net alone; got {len(paths)}: {', '.join(p.name for p in paths) or 'none'}")
         predict, init = read_pair(paths)
         value_info = read_value_info(Path(predict.path).parent)
         return build_model(predict, init, opset, parse_shapes(input_shapes), static_batch, value_info)
@@ -63,6 +65,13 @@ def _choose_inputs(predict, init, shapes: dict, value_info: dict | None) -> list
     read = {i for op in predict.ops for i in op.inputs}
     filled = {o for op in init.ops for o in op.outputs}
     known = set(predict.external_input) | (read - produced)
+    if init.path == NO_INIT:  # no weights: every blob the net reads and does not make is an input
+        reads = [i for op in predict.ops for i in op.inputs if i not in produced]
+        unknown = sorted(set(shapes) - known)
+        if unknown:
+            raise UsageError(f"--input-shape names {', '.join(unknown)}; the predict net reads "
+                             f"{', '.join(dict.fromkeys(reads)) or 'nothing'}")
+        return list(dict.fromkeys([b for b in predict.external_input if b in read] + reads))
     if shapes:
         unknown = sorted(set(shapes) - known)
         if unknown:

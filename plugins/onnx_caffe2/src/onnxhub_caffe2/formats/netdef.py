@@ -64,6 +64,9 @@ class Op:
         return self.name or f"#{self.index} -> {self.outputs[0] if self.outputs else '?'}"
 
 
+NO_INIT = "(no init_net)"  # the path of the empty init net a predict_net given alone gets
+
+
 @dataclass
 class Net:
     name: str
@@ -292,11 +295,18 @@ def is_placeholder(op: Op) -> bool:
 
 # -- the pair -------------------------------------------------------------------------------
 def read_pair(paths) -> tuple[Net, Net]:
-    """``(predict_net, init_net)`` from two NetDef files given in any order."""
+    """``(predict_net, init_net)`` from two NetDef files given in any order, or a predict_net alone
+    (Caffe2's frontend takes ``init_net=None``: every blob it reads is then an input), whose init
+    net is ``NO_INIT``."""
     paths = [Path(p) for p in paths]
-    if len(paths) != 2:
-        raise InvalidModel("the Caffe2 exporter takes two NetDef files, predict_net and init_net; got "
-                           f"{len(paths)}: {', '.join(p.name for p in paths) or 'none'}")
+    if len(paths) not in (1, 2):
+        raise InvalidModel("the Caffe2 exporter takes a predict_net and its init_net (or the predict_net "
+                           f"alone); got {len(paths)}: {', '.join(p.name for p in paths) or 'none'}")
+    if len(paths) == 1:
+        predict = read_netdef(paths[0])
+        if predict.is_init and predict.ops:
+            raise InvalidModel(f"{predict.path} is an init net (only fill ops); the predict_net is missing")
+        return predict, Net("", [], [], [], NO_INIT)
     a, b = (read_netdef(p) for p in paths)
     if a.is_init and b.is_init:
         raise InvalidModel(f"{a.path} and {b.path} are both init nets (only fill ops); "

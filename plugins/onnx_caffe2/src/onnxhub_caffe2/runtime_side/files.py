@@ -56,7 +56,7 @@ def _is_init(net):
 
 
 def run_nets(params, arrays):
-    """``params["files"]``: the two NetDefs in any order; ``arrays``: input blob -> value.
+    """``params["files"]``: the two NetDefs in any order, or a predict net alone; ``arrays``: input blob -> value.
 
     Returns ``{"names": [external outputs fetched]}`` and arrays ``out0, out1, ...`` in that order
     (``params["outputs"]`` when given, else the predict net's external outputs; a blob the run
@@ -64,14 +64,19 @@ def run_nets(params, arrays):
     """
     from caffe2.python import workspace
 
-    a, b = (_read(p) for p in params["files"])
-    if _is_init(a) == _is_init(b):
-        raise ValueError("cannot tell init_net from predict_net: %s" % ", ".join(params["files"]))
-    init, predict = (a, b) if _is_init(a) else (b, a)
+    nets = [_read(p) for p in params["files"]]
+    if len(nets) == 1:  # a predict net alone: the inputs feed every blob it reads
+        init, predict = None, nets[0]
+    else:
+        a, b = nets
+        if _is_init(a) == _is_init(b):
+            raise ValueError("cannot tell init_net from predict_net: %s" % ", ".join(params["files"]))
+        init, predict = (a, b) if _is_init(a) else (b, a)
     wanted = params.get("outputs") or list(dict.fromkeys(predict.external_output))
     workspace.ResetWorkspace()
     try:
-        workspace.RunNetOnce(init)
+        if init is not None:
+            workspace.RunNetOnce(init)
         for name, value in arrays.items():
             workspace.FeedBlob(name, value)
         try:
