@@ -565,13 +565,21 @@ def check_exported(model, weights=None, input_shapes=None) -> None:
         raise InvalidModel(inconsistent(contradiction, bool(input_shapes)))
 
 
+# What ONNX's strict inference says when a graph contradicts itself: mistyped inputs of an op, or a
+# declared shape the graph cannot produce (an Expand to 50 M elements declared [2, 4, 6]).
+CONTRADICTIONS = ("TypeInferenceError", "inconsistent type", "Inferred shape and existing shape differ",
+                  "Inferred elem type differs")
+
+
 def check_types(model) -> None:
-    """Refuse a model whose types ONNX's type inference rejects (``Add(float, int32)``, a float Relu
-    declared int8), which a framework would otherwise run, converting silently. Shape findings are
-    left to the backend: ONNX's own suite has a model (test_mvn) its strict shape inference rejects."""
+    """Refuse a model whose own declarations ONNX's inference contradicts: ``Add(float, int32)``, a
+    float Relu declared int8, an output declared ``[2, 4, 6]`` that the graph makes 50 M wide. A
+    framework would run them, converting silently or computing gigabytes before the mismatch
+    shows. Other strict-inference findings are left to the backend: ONNX's own suite has a model
+    (test_mvn) whose function body strict inference rejects."""
     contradiction = shape_contradiction(inference_probe(model))
-    if contradiction and ("TypeInferenceError" in contradiction or "inconsistent type" in contradiction):
-        raise InvalidModel(f"model fails ONNX type inference: {contradiction}")
+    if contradiction and any(c in contradiction for c in CONTRADICTIONS):
+        raise InvalidModel(f"model fails ONNX type and shape inference: {contradiction}")
 
 
 def inference_probe(model, weights=None):

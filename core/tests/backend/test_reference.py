@@ -42,3 +42,21 @@ def test_too_new_opset_is_unsupported_model(tiny_model):
 def test_options_are_rejected_by_name(tiny_model):
     with pytest.raises(UsageError, match="no options"):
         onnxhub.get_backend("reference").prepare(onnx.load(tiny_model), threads=2)
+
+
+@pytest.mark.parametrize("backend", ["reference", "onnxruntime"])
+def test_a_declared_shape_the_graph_contradicts_is_refused_before_running(backend):
+    # an Expand to 2x4x50331654 declared 2x4x6: the reference evaluator computed 2.4 GB before the mismatch showed
+    from onnx import TensorProto, helper, numpy_helper
+
+    from onnxhub.errors import InvalidModel
+
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "es"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4, 6])],
+        [numpy_helper.from_array(np.array([2, 4, 50331654], np.int64), "es")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(InvalidModel, match=r"Inferred shape and existing shape differ in dimension 2: "
+                                           r"\(50331654\) vs \(6\)"):
+        onnxhub.get_backend(backend).prepare(model)

@@ -240,7 +240,7 @@ def test_graphs_onnx_type_inference_rejects_are_refused_before_the_runtime(backe
     relu = small([helper.make_node("Relu", ["x"], ["y"])])
     relu.graph.output[0].type.tensor_type.elem_type = TensorProto.INT8
     for model, fragment in ((mixed, "inconsistent type tensor(int32)"), (relu, "Inferred elem type differs")):
-        with pytest.raises(InvalidModel, match=rf"model fails ONNX type inference: .*{re.escape(fragment)}"):
+        with pytest.raises(InvalidModel, match=rf"model fails ONNX type and shape inference: .*{re.escape(fragment)}"):
             backend.prepare(model)
     assert counts()["plans"] == 0
     np.testing.assert_array_equal(run(backend.prepare(scaled(2))), X * 2)  # a well-typed model still runs

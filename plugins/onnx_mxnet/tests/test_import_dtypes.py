@@ -43,5 +43,5 @@ def test_a_graph_whose_types_contradict_is_refused(tmp_path):
     out = tmp_path / "out"
     r = run_cli("import", path, "--to", "mxnet", "-o", out)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
-    assert "fails ONNX type inference" in r.stderr and "inconsistent type tensor(int32)" in r.stderr
+    assert "fails ONNX type and shape inference" in r.stderr and "inconsistent type tensor(int32)" in r.stderr
     assert not out.exists()

@@ -128,6 +128,7 @@ class HubBackend(Backend):
     max_opset: int | None = None
     domains: tuple[str, ...] | None = None  # operator domains accepted ("" is ai.onnx)
     options: tuple[str, ...] | None = None  # prepare() option names; None: prepare_rep checks them
+    type_check = True  # refuse what ONNX's inference contradicts (modelio.check_types) before prepare_rep
 
     @classmethod
     def supports_device(cls, device: str) -> bool:
@@ -153,6 +154,10 @@ class HubBackend(Backend):
         check_versions(model, backend=cls.name, max_ir=cls.max_ir, max_opset=cls.max_opset, min_opset=cls.min_opset)
         if cls.domains is not None:
             check_domains(model, backend=cls.name, domains=cls.domains)
+        if cls.type_check:
+            from ..modelio import check_types
+
+            check_types(model)  # a graph contradicting its own types or shapes is refused before it runs
         return cls.prepare_rep(model, device, **options)
 
     @classmethod

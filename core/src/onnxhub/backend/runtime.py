@@ -229,9 +229,6 @@ class RuntimeBackend(HubBackend):
 
     @classmethod
     def prepare_rep(cls, model, device, **options):
-        from ..modelio import check_types
-
-        check_types(model)  # a framework would run a mistyped graph, converting silently
         plan, arrays = cls.make_plan(model)
         return cls.rep_class(cls, model, plan, arrays)
 
