@@ -224,11 +224,6 @@ def check_output_file(path, force: bool = False, inputs=()) -> None:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
 
 
-def refuse_existing(path: Path, force: bool, inputs=()) -> None:
-    """``check_output_file`` (the name callers have used so far)."""
-    check_output_file(path, force, inputs)
-
-
 def _tree(folder: Path) -> tuple[list[str], list[str]]:
     """``(files, folders)`` under ``folder`` as relative POSIX paths; links count as files, never followed."""
     files, folders = [], []
@@ -309,11 +304,6 @@ def check_output_dir(path, kind: str = "output", force: bool = False, inputs=())
     problem = _not_own_output(path, kind)
     if problem:
         raise UsageError(f"{path}: {problem}; --force replaces only onnxhub's own {kind} output, so it stays")
-
-
-def refuse_nonempty(path: Path, force: bool, kind: str = "output", inputs=()) -> None:
-    """``check_output_dir`` (the name callers have used so far)."""
-    check_output_dir(path, kind, force, inputs)
 
 
 def _umask() -> int:

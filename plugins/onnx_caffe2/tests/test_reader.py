@@ -7,7 +7,7 @@ import onnx
 import pytest
 from netdef_bytes import given, mlp, net, reference, write
 from onnxhub_caffe2.export.exporter import EXPORTER
-from onnxhub_caffe2.formats.netdef import read_netdef, read_pair, read_weights
+from onnxhub_caffe2.formats.netdef import fill_value, read_netdef, read_pair
 
 from onnxhub.errors import InvalidModel, UsageError
 from onnxhub.testing import assert_close
@@ -22,6 +22,11 @@ def _run(model, x):
 
 X = np.random.RandomState(0).uniform(-1, 1, (3, 4)).astype(np.float32)
 
+
+
+def read_weights(init) -> dict:
+    """``{blob: array}`` for every fill of the init net, as the exporter reads them."""
+    return {op.outputs[0]: fill_value(op, init.path) for op in init.ops if op.outputs}
 
 @pytest.mark.parametrize("text", [False, True])
 def test_binary_and_text_nets_read_alike(tmp_path, text):

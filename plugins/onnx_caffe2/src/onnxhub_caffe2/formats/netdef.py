@@ -282,11 +282,6 @@ def fill_value(op: Op, where: str) -> np.ndarray:
                               "GivenTensor*Fill and ConstantFill are read)")
 
 
-def read_weights(init: Net) -> dict:
-    """``{blob: array}`` for every fill of the init net (a later fill of the same blob wins)."""
-    return {op.outputs[0]: fill_value(op, init.path) for op in init.ops if op.outputs}
-
-
 def is_placeholder(op: Op) -> bool:
     """``mobile_exporter``'s stand-in for an input blob: ``GivenTensorFill`` of shape [1, 1] holding 0."""
     return (op.type == "GivenTensorFill" and list(op.arg("shape", [])) == [1, 1]
