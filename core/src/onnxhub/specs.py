@@ -33,6 +33,13 @@ def _check(kind: str, name: str, summary: str, target: str | None) -> None:
         raise ValueError(f"{kind} {name!r}: target {target!r} must look like 'package.module:Attribute'")
 
 
+def _pairs(kind: str, name: str, field_name: str, pairs) -> tuple[tuple[str, str], ...]:
+    if isinstance(pairs, str) or not all(
+            isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
+        raise TypeError(f"{kind} {name!r}: {field_name} must be (str, str) pairs, not {pairs!r}")
+    return tuple(tuple(p) for p in pairs)
+
+
 def _strings(kind: str, name: str, field_name: str, value) -> tuple[str, ...]:
     """A tuple of strings; a lone string is refused (``devices="cpu"`` is not three devices)."""
     if isinstance(value, str) or not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
@@ -54,7 +61,10 @@ class BackendSpec:
     it can offer here (lower case: ``cpu``, ``cuda``, ...). ``runtime`` names the
     isolated runtime it executes in, if any. ``requires`` lists top-level Python
     modules that must be importable (checked without importing them). The ready
-    backend with the highest ``priority`` is the default of ``onnxhub run``.
+    backend with the highest ``priority`` is the default of ``onnxhub run``. ``env``:
+    ``(NAME, VALUE)`` pairs its conformance workers (``onnxhub test-backend``) start with,
+    e.g. a numeric library's kernel and thread count pinned, so the counts do not move
+    with the CPU.
     """
 
     name: str
@@ -64,6 +74,7 @@ class BackendSpec:
     runtime: str | None = None
     requires: tuple[str, ...] = ()
     priority: int = 0
+    env: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         _check("backend", self.name, self.summary, self.target)
@@ -73,6 +84,7 @@ class BackendSpec:
         _optional_str("backend", self.name, "runtime", self.runtime)
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise TypeError(f"backend {self.name!r}: priority must be an int, not {self.priority!r}")
+        object.__setattr__(self, "env", _pairs("backend", self.name, "env", self.env))
 
 
 @dataclass(frozen=True)
@@ -149,9 +161,5 @@ class RuntimeSpec:
             raise TypeError(f"runtime {self.name!r}: python must be a specifier string, not {self.python!r}")
         object.__setattr__(self, "requirements", _strings("runtime", self.name, "requirements", self.requirements))
         for attr in ("system_libs", "env"):
-            pairs = getattr(self, attr)
-            if isinstance(pairs, str) or not all(
-                    isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
-                raise TypeError(f"runtime {self.name!r}: {attr} must be (str, str) pairs, not {pairs!r}")
-            object.__setattr__(self, attr, tuple(tuple(p) for p in pairs))
+            object.__setattr__(self, attr, _pairs("runtime", self.name, attr, getattr(self, attr)))
         _optional_str("runtime", self.name, "handler", self.handler)

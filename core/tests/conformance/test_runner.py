@@ -180,3 +180,18 @@ def test_worker_that_hangs_at_start_up_fails_its_cases(plugin_site, monkeypatch)
     messages = [c["message"] for c in data["cases"]]
     assert sum(m.startswith("worker start-up failed: timed out after 2 s") for m in messages) >= 2
     assert all("start-up failed" in m for m in messages)
+
+
+def test_a_backend_spec_env_reaches_its_conformance_workers_and_pins_the_reference_blas():
+    # the reference's squeezenet passed on an AVX-512 EPYC and failed on an AVX2 one: OpenBLAS's kernel
+    # and threads decide an ill-conditioned case, so its conformance workers pin both
+    from onnxhub.conformance.runner import _spec_env
+    from onnxhub.specs import BackendSpec
+
+    env = _spec_env("reference")
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    if "OPENBLAS_CORETYPE" in env:
+        assert env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert _spec_env("onnxruntime.backend:") == {}  # a module path has no spec
+    with pytest.raises(TypeError, match="env must be"):
+        BackendSpec(name="b", summary="s", target="m:B", env=("X", "1"))

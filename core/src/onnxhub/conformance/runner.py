@@ -48,6 +48,14 @@ class _Starts:
         return reason
 
 
+def _spec_env(backend: str) -> dict:
+    """The ``BackendSpec.env`` of a registered backend (none for a module path such as ``pkg.backend:``)."""
+    from ..registry import get_registry
+
+    item = get_registry().items["backend"].get(backend)
+    return dict(item.spec.env) if item is not None else {}
+
+
 class _Worker:
     def __init__(self, backend: str, starts: _Starts):
         self.backend = backend
@@ -73,6 +81,7 @@ class _Worker:
     def _spawn(self):
         self.stderr = tempfile.TemporaryFile()
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+        env.update(_spec_env(self.backend))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "onnxhub.conformance.worker", self.backend],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
