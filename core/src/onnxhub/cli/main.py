@@ -194,7 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp = rsub.add_parser("remove", help="delete a runtime's environment")
     rp.add_argument("name")
 
-    command("doctor", "check the installation: plugins, backends, runtimes, versions")
+    p = command("doctor", "check the installation: plugins, backends, runtimes, versions",
+                description="Check the installation: versions, plugins, every adapter (its target is imported), "
+                "runtimes. Exit 1 on a problem: a broken plugin, adapter or runtime, or a plugin module that imports "
+                "something heavy. A runtime that is not installed is not a problem (it is an optional download): "
+                "the summary names it with the command that installs it, and the exit code stays 0.")
+    p.add_argument("--json", action="store_true", help="print the checks as one JSON object")
 
     p = command("new-plugin", "write a new plugin project (backend, importer or exporter) to start from",
                 description="Write a working plugin project: pyproject.toml with the onnxhub entry point, the "
