@@ -62,9 +62,16 @@ def test_failed_install_leaves_nothing_marked_installed(plugin_site, tmp_path, m
     assert next(x for x in rows if x["name"] == "badfix")["status"] == "missing"
 
 
-def test_unknown_runtime_name(cli):
+def test_unknown_runtime_name(cli, plugin_site, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("ONNXHUB_HOME", str(home))
+    _runtime_plugin(plugin_site, name="builtrt", python=">=3.6")
+    _fake_installed(home, "builtrt")
     r = cli("runtime", "install", "nope")
     assert r.returncode == 2 and "no runtime named 'nope'" in r.stderr
+    # issue #27: the registered runtimes were listed as "installed:"; both lists, each named for what it is
+    assert "(known: " in r.stderr and "builtrt" in r.stderr.split("(known: ")[1].split(";")[0]
+    assert r.stderr.rstrip().endswith("; installed: builtrt)"), r.stderr
 
 
 def _closed_port() -> int:
