@@ -132,6 +132,9 @@ class RuntimeSpec:
     - ``handler``: the runtime-side module (``"package.module"``), run by path in the
       runtime's interpreter; it must stay valid for that interpreter's Python.
     - ``env``: ``(NAME, VALUE)`` pairs set for the worker (``OMP_NUM_THREADS``...).
+    - ``download``: optional one line saying what an install costs, e.g. ``"about 85 MB
+      download, about 360 MB installed; 1-2 minutes"``; ``runtime install`` prints it
+      before it downloads anything, and ``runtime install --help`` lists it per runtime.
     """
 
     name: str
@@ -142,6 +145,7 @@ class RuntimeSpec:
     fixups: str | None = None
     handler: str | None = None
     env: tuple[tuple[str, str], ...] = field(default=())
+    download: str | None = None
 
     def __post_init__(self):
         _check("runtime", self.name, self.summary, self.fixups)
@@ -155,3 +159,6 @@ class RuntimeSpec:
                 raise TypeError(f"runtime {self.name!r}: {attr} must be (str, str) pairs, not {pairs!r}")
             object.__setattr__(self, attr, tuple(tuple(p) for p in pairs))
         _optional_str("runtime", self.name, "handler", self.handler)
+        _optional_str("runtime", self.name, "download", self.download)
+        if self.download is not None and "\n" in self.download:
+            raise ValueError(f"runtime {self.name!r}: download must be one line")
