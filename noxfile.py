@@ -91,6 +91,25 @@ def tests(session):
                         str(dist / "tests"), *once, *session.posargs, env=env)
 
 
+DISTRIBUTIONS = {"core": ROOT / "core", **{p.name: p for p in PLUGINS}}
+
+
+@nox.session(python="3.11", default=False)  # not in the CI set: `tests` covers every distribution
+def dist(session):
+    """One distribution's tests, quickly: ``nox -s dist -- onnx_mxnet [pytest args]`` (or ``core``).
+
+    Installs only the core and that distribution, on one Python, ground truth included.
+    """
+    if not session.posargs or session.posargs[0] not in DISTRIBUTIONS:
+        session.error(f"name the distribution: nox -s dist -- NAME [pytest args]; NAME one of "
+                      f"{', '.join(DISTRIBUTIONS)}")
+    name, *pytest_args = session.posargs
+    folder = DISTRIBUTIONS[name]
+    install(session, "./core[test]", *([] if name == "core" else [str(folder)]))
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "-o", "tmp_path_retention_policy=failed",
+                str(folder / "tests"), *pytest_args, env={"ONNXHUB_HOME": HOME})
+
+
 @nox.session(python="3.11")
 def examples(session):
     """Example third-party plugins, each checked with the conformance pytest plugin."""

@@ -27,3 +27,13 @@ def test_ci_installs_nox_with_the_lock():
     command = "python3 -m pip install -q -c constraints.txt nox && python3 -m nox"
     assert command in (ROOT / "README.md").read_text() and command in (ROOT / ".ci" / "run").read_text()
     assert "nox" in _pins(ROOT / "constraints.txt")
+
+
+def test_one_distribution_session_stays_out_of_the_ci_set():
+    noxfile = (ROOT / "noxfile.py").read_text()
+    ci_set = re.search(r"^nox\.options\.sessions = \[(.*)\]$", noxfile, re.M).group(1)
+    assert "dist" not in ci_set
+    assert re.search(r"@nox\.session\([^)]*default=False\)[^\n]*\ndef dist\(session\):", noxfile)
+    readme = (ROOT / "README.md").read_text()
+    assert "python3 -m nox -s dist -- onnx_mxnet" in readme and "python3 -m nox -l" in readme
+    assert "20–30 minutes" in readme  # what the CI command costs, said beside it

@@ -103,7 +103,7 @@ def test_wrong_spec_type_breaks_only_that_plugin(plugin_site):
 
 def test_unknown_name_lists_what_is_installed():
     reset_registry()
-    with pytest.raises(PluginError, match=r"no backend named 'nope' \(installed: .*reference"):
+    with pytest.raises(PluginError, match=r"no backend named 'nope' \(known: .*reference"):
         get_registry().get("backend", "nope")
 
 

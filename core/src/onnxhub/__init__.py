@@ -47,6 +47,11 @@ def __getattr__(name):
     raise AttributeError(f"module 'onnxhub' has no attribute {name!r}")
 
 
+def __dir__():
+    # The lazy API names are attributes too (tab completion, help()); listing them imports nothing.
+    return sorted(set(globals()) | _API)
+
+
 __all__ = [
     "BackendSpec",
     "CheckFailed",

@@ -226,6 +226,7 @@ def import_model(model, to: str, output_dir, force: bool = False, *, checked: bo
     """
     from .modelio import check_output_dir
 
+    _check_option_names("import_model", options, ("to", "output_dir", "force", "checked", "input_shapes"))
     importer = _usable("importer", to)
     inputs = [model] if isinstance(model, (str, os.PathLike)) else []
     check_output_dir(Path(output_dir), _import_kind(to), force, inputs)
@@ -245,6 +246,25 @@ def _import(proto, importer, output_dir, force: bool, *, kind: str, inputs=(), *
     with atomic_dir(output_dir, force=force, kind=kind, inputs=inputs) as stage:
         written = importer.import_model(proto, stage, **options) or []
     return [output_dir / Path(p).relative_to(stage) for p in written]
+
+
+# Options the hub itself passes to converters (docs/design.md, "Converter options").
+CONVERTER_OPTIONS = ("input_shapes", "static_batch")
+
+
+def _check_option_names(function: str, options: dict, known) -> None:
+    """A misspelt keyword (``input_shape=``) is a one-line ``UsageError`` naming the close match.
+
+    Other unknown names pass on: a converter may document options of its own, and refuses
+    what it does not know itself.
+    """
+    import difflib
+
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            if close:
+                raise UsageError(f"{function}() has no option {name!r}; did you mean {close[0]!r}?")
 
 
 def sniff_exporter(files) -> str:
@@ -274,6 +294,7 @@ def _exporter_for(files, source: str | None):
 
 def export_model(files, source: str | None = None, opset: int = 17, **options):
     """Convert framework files to a checked ``onnx.ModelProto``."""
+    _check_option_names("export_model", options, ("source", "opset") + CONVERTER_OPTIONS)
     paths, exporter = _exporter_for(files, source)
     return _export(paths, exporter, opset, **options)
 
@@ -294,6 +315,7 @@ def export_to_file(files, output, source: str | None = None, opset: int = 17, fo
     """
     from .modelio import check_exported, check_output_file, save_model, save_streaming
 
+    _check_option_names("export_to_file", options, ("output", "source", "opset", "force") + CONVERTER_OPTIONS)
     check_output_file(Path(output), force, inputs=files)  # never an input, a device or a link; fail before the work
     paths, exporter = _exporter_for(files, source)
     if hasattr(exporter, "export_streaming"):
@@ -306,11 +328,33 @@ def export_to_file(files, output, source: str | None = None, opset: int = 17, fo
     return model.ir_version, opset
 
 
-def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False,
-            **export_options) -> list[Path]:
-    """Exporter of ``source`` then importer of ``target``: one export, one check, no re-check on import."""
+def convert(files, source: str | None, target: str, output_dir, opset: int = 17, force: bool = False, *,
+            verify: bool = False, rtol: float | None = None, atol: float | None = None, seed: int | None = None,
+            **export_options):
+    """Exporter of ``source`` then importer of ``target``: one export, one check, no re-check on import.
+
+    Returns the written paths. With ``verify=True`` this is ``onnxhub convert --verify`` for one
+    model (``onnxhub.conversion.convert_one_model``): the source files run on real ``source`` and
+    the written files on real ``target`` (ONNX Runtime for ``target="onnx"``) on inputs seeded by
+    ``seed`` (default 0), and it returns ``convert --json``'s dict, ``{"written": [paths],
+    "differences": [rows], "ok"}``; ``ok`` is false when an output differs beyond ``rtol``
+    (default 1e-3) and ``atol`` (default 1e-4). A mismatch is returned, not raised: check ``ok``.
+    """
     from .modelio import check_output_dir
 
+    _check_option_names("convert", export_options, ("source", "target", "output_dir", "opset", "force", "verify",
+                                                     "rtol", "atol", "seed") + CONVERTER_OPTIONS)
+    if verify:
+        from . import conversion
+
+        rtol, atol = conversion.RTOL if rtol is None else rtol, conversion.ATOL if atol is None else atol
+        conversion.check_tolerances(rtol, atol)
+        return conversion.convert_one_model(
+            files, source or sniff_exporter(files), target, output_dir, opset=opset, force=force, verify=True,
+            rtol=rtol, atol=atol, seed=0 if seed is None else seed, **export_options)
+    given = [name for name, value in (("rtol", rtol), ("atol", atol), ("seed", seed)) if value is not None]
+    if given:
+        raise UsageError(f"convert(): {', '.join(given)} only apply with verify=True")
     importer = _usable("importer", target)  # a bad target or a full folder fails before the export
     kind = _import_kind(target)
     check_output_dir(Path(output_dir), kind, force, inputs=files)

@@ -163,8 +163,13 @@ class Registry:
         try:
             return self.items[kind][name]
         except KeyError:
+            # "known": registered by the installed plugins; for runtimes that is not "installed"
             known = ", ".join(sorted(self.items[kind])) or "none"
-            msg = f"no {kind} named {name!r} (installed: {known})"
+            msg = f"no {kind} named {name!r} (known: {known}"
+            if kind == "runtime":
+                installed = [n for n in sorted(self.items[kind]) if runtime_installed(n)]
+                msg += f"; installed: {', '.join(installed) or 'none'}"
+            msg += ")"
             broken = [p.name for p in self.plugins.values() if p.status == "broken"]
             if broken:
                 msg += f"; broken plugins: {', '.join(broken)} (see 'onnxhub plugins')"

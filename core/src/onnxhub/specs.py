@@ -144,6 +144,9 @@ class RuntimeSpec:
     - ``handler``: the runtime-side module (``"package.module"``), run by path in the
       runtime's interpreter; it must stay valid for that interpreter's Python.
     - ``env``: ``(NAME, VALUE)`` pairs set for the worker (``OMP_NUM_THREADS``...).
+    - ``download``: optional one line saying what an install costs, e.g. ``"about 85 MB
+      download, about 360 MB installed; 1-2 minutes"``; ``runtime install`` prints it
+      before it downloads anything, and ``runtime install --help`` lists it per runtime.
     """
 
     name: str
@@ -154,6 +157,7 @@ class RuntimeSpec:
     fixups: str | None = None
     handler: str | None = None
     env: tuple[tuple[str, str], ...] = field(default=())
+    download: str | None = None
 
     def __post_init__(self):
         _check("runtime", self.name, self.summary, self.fixups)
@@ -163,3 +167,6 @@ class RuntimeSpec:
         for attr in ("system_libs", "env"):
             object.__setattr__(self, attr, _pairs("runtime", self.name, attr, getattr(self, attr)))
         _optional_str("runtime", self.name, "handler", self.handler)
+        _optional_str("runtime", self.name, "download", self.download)
+        if self.download is not None and "\n" in self.download:
+            raise ValueError(f"runtime {self.name!r}: download must be one line")

@@ -26,7 +26,8 @@ def test_listings_and_help_import_neither_onnx_nor_numpy():
         " ['list-exporters'], ['runtime', 'list']):\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
         "        assert main(argv) == 0, argv\n"
-        "for argv in (['--help'], ['run', '--help'], ['test-backend', '--help']):\n"
+        "for argv in (['--help'], ['run', '--help'], ['test-backend', '--help'], ['runtime', 'install', '--help'],"
+        " ['doctor', '--help']):\n"
         "    try:\n"
         "        with contextlib.redirect_stdout(io.StringIO()):\n"
         "            main(argv)\n"
@@ -171,6 +172,32 @@ def test_doctor_reports_plugins(cli):
     assert "backend reference [reference]: ok" in r.stdout
 
 
+def test_doctor_names_the_runtimes_not_installed(tmp_path):
+    # issue #27: RUNTIME-MISSING lines used to end in a bare "no problems found"
+    r = run_cli("doctor", env={"ONNXHUB_HOME": str(tmp_path / "empty-home")})
+    assert r.returncode == 0, r.stdout + r.stderr  # an optional download is not a problem
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("no problems found; ") and "runtime(s) not installed (" in last, last
+    assert last.endswith(": onnxhub runtime install NAME")
+
+
+def test_doctor_json(tmp_path):
+    r = run_cli("doctor", "--json", env={"ONNXHUB_HOME": str(tmp_path / "empty-home")})
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert set(report) == {"onnxhub", "python", "executable", "versions", "plugins", "adapters", "runtimes",
+                           "problems", "ok"}
+    assert report["ok"] is True and report["problems"] == [] and "onnx" in report["versions"]
+    ref = next(p for p in report["plugins"] if p["name"] == "reference")
+    assert set(ref) == {"name", "distribution", "version", "hooks", "status", "error", "heavy"}
+    assert ref["heavy"] is None
+    row = next(a for a in report["adapters"] if a["kind"] == "backend" and a["name"] == "reference")
+    assert row == {"kind": "backend", "name": "reference", "plugin": "reference", "runtime": None,
+                   "status": "ready", "reason": None}
+    assert all(set(rt) == {"name", "plugin", "python", "status", "path"} for rt in report["runtimes"])
+    assert all(rt["status"] == "missing" for rt in report["runtimes"])
+
+
 def test_version(cli):
     r = cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("onnxhub ")
@@ -242,6 +269,12 @@ def test_doctor_reports_every_target_that_does_not_resolve(plugin_site):
            "ModuleNotFoundError" in r.stdout
     assert "backend fine [typo]: ok" in r.stdout
     assert "2 problem(s) found" in r.stdout and r.stderr.startswith("onnxhub: error: doctor found 2 problem(s)")
+    r = run_cli("doctor", "--json", env={"ONNXHUB_PLUGINS": "typo"})
+    assert r.returncode == 1 and r.stderr.startswith("onnxhub: error: doctor found 2 problem(s)")
+    report = json.loads(r.stdout)
+    assert report["ok"] is False and len(report["problems"]) == 2
+    typo = next(a for a in report["adapters"] if a["name"] == "typo")
+    assert typo["status"] == "broken" and "does not resolve: AttributeError" in typo["reason"]
 
 
 def test_doctor_reports_heavy_imports_per_plugin(plugin_site):

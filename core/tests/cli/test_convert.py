@@ -548,3 +548,44 @@ def test_convert_from_onnx_verifies_an_inventory_of_onnx_files(toy, cli, tmp_pat
     assert (rep["total"], rep["ok"]) == (2, 2) and all(m["differences"][0]["ok"] for m in rep["models"])
     r = cli("convert", tmp_path / "zoo" / "a.onnx", "--from", "onnx", "--to", "onnx", "-o", tmp_path / "x")
     assert r.returncode == 2 and "converts nothing" in r.stderr and not (tmp_path / "x").exists()
+
+
+# -- the Python API (issue #27) --------------------------------------------------------------
+def test_api_convert_verify_returns_the_differences(toy, tmp_path):
+    import onnxhub
+
+    make_model(tmp_path / "net.toy")
+    result = onnxhub.convert([tmp_path / "net.toy"], "toy", "toy", tmp_path / "out", verify=True, seed=3)
+    assert result["ok"] is True and result["written"] == [str(tmp_path / "out" / "model.toy")]
+    (row,) = result["differences"]
+    assert row["output"] == "y" and row["max_abs"] == 0 and row["ok"] is True
+    make_model(tmp_path / "drift.toy")
+    result = onnxhub.convert([tmp_path / "drift.toy"], None, "toy", tmp_path / "drift", verify=True, rtol=1e-4)
+    assert result["ok"] is False and "beyond rtol=0.0001" in result["differences"][0]["note"]  # returned, not raised
+    with pytest.raises(onnxhub.errors.UsageError, match=r"rtol only apply with verify=True"):
+        onnxhub.convert([tmp_path / "net.toy"], "toy", "toy", tmp_path / "plain", rtol=1e-2)
+    assert onnxhub.convert([tmp_path / "net.toy"], "toy", "toy", tmp_path / "plain") == [tmp_path / "plain" / "model.toy"]
+
+
+@pytest.mark.parametrize("call", ["export_model", "export_to_file", "convert", "import_model"])
+def test_api_misspelt_option_names_the_close_one(toy, tmp_path, call):
+    import onnxhub
+
+    make_model(tmp_path / "net.toy")
+    args = {"export_model": ([tmp_path / "net.toy"],), "export_to_file": ([tmp_path / "net.toy"], tmp_path / "m.onnx"),
+            "convert": ([tmp_path / "net.toy"], "toy", "toy", tmp_path / "out"),
+            "import_model": (tmp_path / "net.toy", "toy", tmp_path / "out")}[call]
+    with pytest.raises(onnxhub.errors.UsageError) as info:
+        getattr(onnxhub, call)(*args, input_shape={"x": [2, 4]})
+    assert str(info.value) == f"{call}() has no option 'input_shape'; did you mean 'input_shapes'?"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "m.onnx").exists()
+    if call == "export_model":  # a name close to none is the converter's to judge (the toy takes anything)
+        assert onnxhub.export_model([tmp_path / "net.toy"], toy_level=3).graph.output[0].name == "y"
+
+
+def test_dir_lists_the_lazy_api_without_importing_it():
+    probe = ("import sys, onnxhub\nnames = dir(onnxhub)\n"
+             "print(all(n in names for n in onnxhub.__all__), 'onnxhub.api' in sys.modules, 'onnx' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False", "False"]

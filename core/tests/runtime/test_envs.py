@@ -62,9 +62,50 @@ def test_failed_install_leaves_nothing_marked_installed(plugin_site, tmp_path, m
     assert next(x for x in rows if x["name"] == "badfix")["status"] == "missing"
 
 
-def test_unknown_runtime_name(cli):
+def test_install_says_what_it_downloads_before_anything_runs(plugin_site, tmp_path, monkeypatch):
+    # issue #27: a 900 MB pip download used to start with no word of its size
+    monkeypatch.setenv("ONNXHUB_HOME", str(tmp_path / "home"))
+    _runtime_plugin(plugin_site, name="costly", python=">=2.0,<2.1", requirements=("numpy==1.19.5",),
+                    download="about 15 MB download; 1 minute")
+    r = run_cli("runtime", "install", "costly")
+    assert r.returncode == 2  # no Python 2.0 here: stops at step 1, after saying what it would fetch
+    first = r.stderr.splitlines()[0]
+    assert first == "runtime costly: installs numpy==1.19.5 from PyPI (about 15 MB download; 1 minute)", r.stderr
+    help_text = " ".join(run_cli("runtime", "install", "--help").stdout.split())
+    assert "costly (Python >=2.0,<2.1): numpy==1.19.5; about 15 MB download; 1 minute" in help_text
+    assert "progress shows on a terminal" in help_text
+
+
+def test_pip_output_reaches_the_terminal(monkeypatch):
+    """On a terminal pip runs with its stdout on that terminal, so it draws its progress bars."""
+    import os
+    import pty
+    import sys
+
+    from onnxhub.runtime import envs
+
+    master, slave = pty.openpty()
+    with os.fdopen(slave, "w") as tty:
+        monkeypatch.setattr(sys, "stderr", tty)
+        envs._run_shown([sys.executable, "-c", "import sys; print('tty' if sys.stdout.isatty() else 'pipe')"],
+                        "probing")
+        with pytest.raises(envs.InstallFailed, match="probing failed: exit code 3 .pip's messages are above"):
+            envs._run_shown([sys.executable, "-c", "raise SystemExit(3)"], "probing")
+    seen = os.read(master, 1000).decode()
+    os.close(master)
+    assert "tty" in seen and "pipe" not in seen
+
+
+def test_unknown_runtime_name(cli, plugin_site, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("ONNXHUB_HOME", str(home))
+    _runtime_plugin(plugin_site, name="builtrt", python=">=3.6")
+    _fake_installed(home, "builtrt")
     r = cli("runtime", "install", "nope")
     assert r.returncode == 2 and "no runtime named 'nope'" in r.stderr
+    # issue #27: the registered runtimes were listed as "installed:"; both lists, each named for what it is
+    assert "(known: " in r.stderr and "builtrt" in r.stderr.split("(known: ")[1].split(";")[0]
+    assert r.stderr.rstrip().endswith("; installed: builtrt)"), r.stderr
 
 
 def _closed_port() -> int:

@@ -318,39 +318,78 @@ def doctor(args):
     """Check the installation; exit 1 when anything is wrong.
 
     Problems: a broken plugin, an adapter that is broken (missing module, unknown runtime)
-    or whose ``target`` does not import and resolve, and a plugin module whose import pulls
-    in a heavy module (``HEAVY_MODULES``; checked in a fresh interpreter per plugin).
+    or whose ``target`` does not import and resolve, a plugin module whose import pulls
+    in a heavy module (``HEAVY_MODULES``; checked in a fresh interpreter per plugin), and a
+    broken runtime. A runtime that is only not installed is not a problem: it is an optional
+    download (``runtime install``), so it keeps exit 0 but is named in the summary line.
     """
+    report = doctor_report()
+    if args.json:
+        print_json(report)
+    else:
+        lines = [f"onnxhub {report['onnxhub']} on Python {report['python']} ({report['executable']})"]
+        lines += [f"{module}: {v or 'not installed'}" for module, v in report["versions"].items()]
+        for p in report["plugins"]:
+            if p["status"] != "ok":
+                lines.append(f"plugin {p['name']} ({p['distribution']} {p['version']}): BROKEN: {p['error']}")
+            elif p["heavy"]:
+                lines.append(f"plugin {p['name']}: HEAVY: {p['heavy']} (a plugin module must import nothing "
+                             "heavy; import frameworks in the target)")
+        for a in report["adapters"]:
+            flag = "ok" if a["status"] == "ready" else f"{a['status'].upper()}: {a['reason']}"
+            lines.append(f"{a['kind']} {a['name']} [{a['plugin']}]: {flag}")
+        lines += [f"runtime {r['name']} [{r['plugin']}]: {r['status']} ({r['path']})" for r in report["runtimes"]]
+        lines.append(doctor_summary(report))
+        sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    problems = report["problems"]
+    if problems:
+        raise CheckFailed(f"doctor found {len(problems)} problem(s): {'; '.join(problems)}")
+
+
+def doctor_summary(report: dict) -> str:
+    """The last line: the problems, then the runtimes not installed (never "no problems" alone
+    above a list of RUNTIME-MISSING adapters)."""
+    problems = report["problems"]
+    text = "no problems found" if not problems else f"{len(problems)} problem(s) found"
+    missing = [r["name"] for r in report["runtimes"] if r["status"] == "missing"]
+    if missing:
+        text += f"; {len(missing)} runtime(s) not installed ({', '.join(missing)}): onnxhub runtime install NAME"
+    return text
+
+
+def doctor_report() -> dict:
+    """What ``doctor`` checks, as ``doctor --json`` prints it (shape in docs/cli.md)."""
     import platform
+    from importlib.metadata import PackageNotFoundError, version
 
     from .. import __version__
+    from .. import runtime as runtimes
     from ..registry import get_registry
 
-    lines = [f"onnxhub {__version__} on Python {platform.python_version()} ({sys.executable})"]
+    versions = {}
     for module in ("onnx", "numpy", "onnxruntime"):
         try:
-            from importlib.metadata import version
-
-            lines.append(f"{module}: {version(module)}")
-        except Exception:
-            lines.append(f"{module}: not installed")
+            versions[module] = version(module)
+        except PackageNotFoundError:
+            versions[module] = None
     problems = []
-    plugins = api.plugins()
+    plugins = [dict(p, heavy=None) for p in api.plugins()]
     for p in plugins:
         if p["status"] != "ok":
             problems.append(f"plugin {p['name']} is broken")
-            lines.append(f"plugin {p['name']} ({p['distribution']} {p['version']}): BROKEN: {p['error']}")
     heavy = heavy_imports([p["name"] for p in plugins if p["status"] == "ok"])
-    for name, mods in heavy.items():
+    for p in plugins:
+        mods = heavy.get(p["name"])
         if mods:
-            what = f"importing it pulled in {', '.join(mods)}" if isinstance(mods, list) else mods
-            problems.append(f"plugin {name} is not import-light")
-            lines.append(f"plugin {name}: HEAVY: {what} (a plugin module must import nothing heavy; "
-                         "import frameworks in the target)")
+            p["heavy"] = f"importing it pulled in {', '.join(mods)}" if isinstance(mods, list) else mods
+            problems.append(f"plugin {p['name']} is not import-light")
     reg = get_registry()
+    adapters = []
     for kind, rows in (("backend", api.backends()), ("importer", api.importers()), ("exporter", api.exporters())):
         for r in rows:
-            flag = "ok" if r["status"] == "ready" else f"{r['status'].upper()}: {r['reason']}"
+            row = {"kind": kind, "name": r["name"], "plugin": r["plugin"], "runtime": r["runtime"],
+                   "status": r["status"], "reason": r["reason"]}
             if r["status"] == "broken":
                 problems.append(f"{kind} {r['name']} is broken")
             else:  # resolving the target is where importing is fine
@@ -358,19 +397,14 @@ def doctor(args):
                 failed = _resolve_target(target)
                 if failed:
                     problems.append(f"{kind} {r['name']}: target {target} does not resolve")
-                    flag = f"BROKEN: target {target} does not resolve: {failed}"
-            lines.append(f"{kind} {r['name']} [{r['plugin']}]: {flag}")
-    from .. import runtime as runtimes
-
-    for r in runtimes.list_runtimes():
-        lines.append(f"runtime {r['name']} [{r['plugin']}]: {r['status']} ({r['path']})")
-        if r["status"] == "broken":
-            problems.append(f"runtime {r['name']} is broken")
-    lines.append("no problems found" if not problems else f"{len(problems)} problem(s) found")
-    sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
-    if problems:
-        raise CheckFailed(f"doctor found {len(problems)} problem(s): {'; '.join(problems)}")
+                    row.update(status="broken", reason=f"target {target} does not resolve: {failed}")
+            adapters.append(row)
+    rows = runtimes.list_runtimes()
+    problems += [f"runtime {r['name']} is broken" for r in rows if r["status"] == "broken"]
+    return {"onnxhub": __version__, "python": platform.python_version(), "executable": sys.executable,
+            "versions": versions, "plugins": plugins, "adapters": adapters,
+            "runtimes": [{k: r[k] for k in ("name", "plugin", "python", "status", "path")} for r in rows],
+            "problems": problems, "ok": not problems}
 
 
 def new_plugin(args):

@@ -197,14 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = p.add_subparsers(dest="runtime_command", metavar="ACTION", required=True)
     rp = rsub.add_parser("list", help="registered runtimes and whether they are installed")
     rp.add_argument("--json", action="store_true")
-    rp = rsub.add_parser("install", help="build a runtime's managed environment")
-    rp.add_argument("name")
+    rp = rsub.add_parser(
+        "install", help="build a runtime's managed environment", formatter_class=_formatter,
+        description="Build runtime NAME's virtual environment under $ONNXHUB_HOME/runtimes/NAME: find a matching "
+        "Python, check the system libraries, then download the plugin's pinned packages from PyPI with pip (its "
+        "progress shows on a terminal; piped output stays quiet) and record the install. The first line says what "
+        "will be downloaded. Interrupted or failed, nothing is left marked installed.")
+    rp.format_help = lambda _p=rp: argparse.ArgumentParser.format_help(_p) + _runtimes_help()
+    rp.add_argument("name", help="the runtime (listed below; onnxhub runtime list shows which are installed)")
     rp.add_argument("--python", metavar="PATH", help="interpreter to build it with")
     rp.add_argument("--force", action="store_true", help="rebuild even if installed")
     rp = rsub.add_parser("remove", help="delete a runtime's environment")
     rp.add_argument("name")
 
-    command("doctor", "check the installation: plugins, backends, runtimes, versions")
+    p = command("doctor", "check the installation: plugins, backends, runtimes, versions",
+                description="Check the installation: versions, plugins, every adapter (its target is imported), "
+                "runtimes. Exit 1 on a problem: a broken plugin, adapter or runtime, or a plugin module that imports "
+                "something heavy. A runtime that is not installed is not a problem (it is an optional download): "
+                "the summary names it with the command that installs it, and the exit code stays 0.")
+    p.add_argument("--json", action="store_true", help="print the checks as one JSON object")
 
     p = command("new-plugin", "write a new plugin project (backend, importer or exporter) to start from",
                 description="Write a working plugin project: pyproject.toml with the onnxhub entry point, the "
@@ -222,6 +233,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace onnxhub's own earlier output of this kind "
                    "(a folder holding anything else is never touched)")
     return parser
+
+
+def _runtimes_help() -> str:
+    """The registered runtimes and what each install costs, read when ``runtime install --help``
+    is shown (not when the parser is built: every other command stays free of discovery)."""
+    import textwrap
+
+    try:
+        from ..registry import get_registry
+
+        specs = [item.spec for _, item in sorted(get_registry().items["runtime"].items())]
+    except Exception as exc:  # help must show whatever a broken plugin does
+        return f"\nruntimes: cannot list them ({type(exc).__name__}; see onnxhub plugins)\n"
+    if not specs:
+        return "\nruntimes: no installed plugin registers one\n"
+    lines = ["", "runtimes (what each install downloads, as its plugin states it):"]
+    for spec in specs:
+        text = f"{spec.name} (Python {spec.python}): {', '.join(spec.requirements) or 'no packages'}" + \
+            (f"; {spec.download}" if spec.download else "")
+        lines += textwrap.wrap(text, width=98, initial_indent="  ", subsequent_indent="      ")
+    return "\n".join(lines) + "\n"
 
 
 def _add_converter_options(p, who: str) -> None:

@@ -1,13 +1,15 @@
 """Build and remove a runtime's managed virtual environment.
 
-Steps of ``install_runtime`` (each shown as it runs):
+First one line says what will be downloaded (the requirements and the spec's
+``download`` cost). Steps of ``install_runtime`` (each shown as it runs):
 
 1. find an interpreter in the spec's range: ``--python``, then ``pythonX.Y`` on PATH,
    then pyenv's versions;
 2. check the system libraries the spec names, before any download;
 3. create the venv, upgrade pip inside it (old pips cannot read newer wheels);
 4. install every requirement in one resolver call, constrained to the same pins, so
-   nothing can drag numpy 2 in behind a legacy framework;
+   nothing can drag numpy 2 in behind a legacy framework (on a terminal pip shows its
+   own download progress; piped or logged, it stays quiet);
 5. run the plugin's fix-ups, then write the marker. The marker is written last: an
    install that failed anywhere is removed, and is never reported as installed; with
    ``--force`` the previous install is put back when the rebuild fails.
@@ -159,6 +161,25 @@ class _Steps:
     def close(self) -> None:
         if self.status:
             self.status.stop()
+            self.status = None  # the step lines go on as plain lines
+
+
+def _run_shown(argv, what: str, env=None) -> None:
+    """Run pip with its own output, progress bars included, on the terminal (stderr).
+
+    Used only when stderr is a terminal: a large download is then never a silent wait.
+    pip's stdout goes to stderr too, so the command's stdout stays its result line; pip
+    draws its bars only when that stream is a terminal, which is why it is not piped.
+    """
+    proc = subprocess.run(argv, stdout=sys.stderr.fileno(), env=env)
+    if proc.returncode != 0:
+        raise InstallFailed(f"{what} failed: exit code {proc.returncode} (pip's messages are above)")
+
+
+def describe_install(spec: RuntimeSpec) -> str:
+    """One line: what ``runtime install`` of ``spec`` downloads, and its stated cost."""
+    what = ", ".join(spec.requirements) or "no packages"
+    return f"{what} from PyPI" + (f" ({spec.download})" if spec.download else "")
 
 
 def _run(argv, what: str, env=None) -> str:
@@ -250,6 +271,10 @@ def _install_locked(spec: RuntimeSpec, python: str | None, force: bool) -> Path:
     if runtime_installed(spec.name) and not force and not runtime_interpreter_problem(spec.name):
         sys.stderr.write(f"runtime {spec.name} is already installed in {target} (use --force to rebuild)\n")
         return target
+    # Said before anything runs: the user learns the cost (some runtimes are a 900 MB download)
+    # while Ctrl-C still costs nothing.
+    sys.stderr.write(f"runtime {spec.name}: installs {describe_install(spec)}\n")
+    sys.stderr.flush()
     steps = _Steps(spec.name, 6)
     try:
         steps.step(f"finding Python {spec.python}")
@@ -276,11 +301,19 @@ def _install_locked(spec: RuntimeSpec, python: str | None, force: bool) -> Path:
             env = dict(os.environ, PIP_NO_WARN_SCRIPT_LOCATION="1")
             steps.step("upgrading pip inside it")
             _run(pip + ["install", "-q", "--upgrade", _pip_for(version)], "upgrading pip", env)
-            steps.step(f"installing {', '.join(spec.requirements) or 'nothing'} (one resolver call)")
+            cost = f"; {spec.download}" if spec.download else ""
+            steps.step(f"downloading and installing {', '.join(spec.requirements) or 'nothing'} "
+                       f"(one resolver call{cost})")
             if spec.requirements:
                 reqs = target / "onnxhub-requirements.txt"
                 reqs.write_text("\n".join(spec.requirements) + "\n")
-                _run(pip + ["install", "-q", "-r", str(reqs), "-c", str(reqs)], "installing requirements", env)
+                shown = sys.stderr.isatty()  # pip's own progress on a terminal; quiet in logs and pipes
+                argv = pip + ["install"] + ([] if shown else ["-q"]) + ["-r", str(reqs), "-c", str(reqs)]
+                if shown:
+                    steps.close()  # a spinner would draw over pip's bars
+                    _run_shown(argv, "installing requirements", env)
+                else:
+                    _run(argv, "installing requirements", env)
             steps.step("running fix-ups and recording the install")
             if spec.fixups:
                 load_target(spec.fixups)(target, py)

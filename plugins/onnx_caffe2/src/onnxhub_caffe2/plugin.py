@@ -41,10 +41,12 @@ def register_exporters(register):
 def register_runtimes(register):
     register(RuntimeSpec(
         name="caffe2",
-        summary="Caffe2 inside torch 1.10.2 (CPU use of the CUDA wheel; 882 MB download, about 2 GB) on CPython 3.8/3.9",
+        summary="Caffe2 inside torch 1.10.2 (CPU use of the CUDA wheel) on CPython 3.8/3.9",
         # torch 1.10.2 is the last wheel with the compiled Caffe2 extension (CPython 3.8/3.9 only).
         # The wheel does not declare protobuf/future/six; protobuf >= 4 breaks caffe2_pb2.
         python=">=3.8,<3.10",
         requirements=("torch==1.10.2", "numpy==1.23.5", "protobuf==3.20.3", "future==1.0.0", "six==1.16.0"),
         handler="onnxhub_caffe2.runtime_side.handler",
+        download="about 900 MB download (torch 1.10.2's CUDA wheel is 882 MB), about 2 GB installed; "
+                 "2-5 minutes",
     ))
