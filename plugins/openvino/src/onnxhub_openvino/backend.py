@@ -25,6 +25,8 @@ MAX_COMPILED = 16
 
 _NO_RULE = re.compile(r"No conversion rule found for operations: (.+)")
 _NODE = re.compile(r"ONNX node '<Node\((\w+)\): ([^>]*)>'")
+_LOG = re.compile(r"^(While validating|Check '|Exception from|-- )")
+_CHECK = re.compile(r"Check '(.+?)' failed")
 # OpenVINO's messages open with source locations and check headers; the line after them says what failed.
 _NOISE = re.compile(r"^(Exception from \S+:\d+:|Check '.*' failed at \S+:\d+:|FrontEnd API failed with \w+:|"
                     r"Model wasn't fully converted\.|Summary:|To facilitate the conversion.*)$")
@@ -88,6 +90,19 @@ def missing_ops(text: str) -> list[str]:
     return sorted({re.sub(r"-\d+$", "", op.strip()) for op in m[1].split(",")}) if m else []
 
 
+def node_reason(text: str) -> str:
+    """Why OpenVINO failed on a node: the last plain line of its log, else the check that failed."""
+    lines = [ln.strip() for ln in text.split("Summary:")[0].splitlines() if ln.strip()]
+    plain = [ln for ln in lines if not _LOG.match(ln)]
+    if plain:
+        line = plain[-1]
+    elif m := _CHECK.search(lines[0] if lines else ""):
+        line = f"check failed: {m[1]}"
+    else:
+        line = "conversion failed"
+    return line if len(line) < 300 else line[:300] + "..."
+
+
 def failing_ops(text: str) -> set[str]:
     """Op types (no domain) OpenVINO could not convert: those it has no rule for, or the node it failed on."""
     ops = {op.rsplit(".", 1)[-1] for op in missing_ops(text)}
@@ -103,8 +118,8 @@ def translate_error(exc: Exception, opset: int | None) -> Exception:
     if ops := missing_ops(text):
         return UnsupportedOperator(", ".join(ops), opset=opset, where=where)
     if m := _NODE.search(text):
-        return UnsupportedOperator(f"{m[1]} ({first_line(text[m.end():]).lstrip(': ')})", opset=opset,
-                                   node=m[2] or None, where=where)
+        return UnsupportedOperator(f"{m[1]} ({node_reason(text[m.start():])})", opset=opset, node=m[2] or None,
+                                   where=where)
     return UnsupportedModel(f"{where} cannot run this model: {first_line(text)}")
 
 
