@@ -10,7 +10,7 @@ from onnxhub.testing import run_cli  # noqa: F401  (the tests import it from her
 
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
 INSTALL_HINT = "openvino is not installed; run: pip install -c constraints.txt ./plugins/openvino"
-NEEDS_OPENVINO = ("test_backend.py", "test_conformance.py")  # modules that import it
+NEEDS_OPENVINO = ("test_backend.py", "test_conformance.py", "test_types_and_shapes.py")  # modules that import it
 
 
 def pytest_ignore_collect(collection_path, config):

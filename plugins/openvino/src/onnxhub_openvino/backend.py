@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import openvino as ov
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 from onnx.backend.base import BackendRep
 
 from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names, model_opset, normalize_device
@@ -204,8 +204,8 @@ def _np_type(output) -> np.dtype | None:
 class Compiled:
     """One compiled model with its infer request, and what its inputs and outputs need on this side."""
 
-    def __init__(self, compiled: ov.CompiledModel, dtypes: list):
-        self.model = compiled
+    def __init__(self, compiled: ov.CompiledModel, dtypes: list, feed: list[int] | None):
+        self.model, self.feed = compiled, feed  # feed: the inputs it takes, by graph-input index (None: all)
         self.request = compiled.create_infer_request()
         self.raw_inputs = [(i, p.get_element_type(), RAW_TYPES[p.get_element_type()])
                            for i, p in enumerate(compiled.inputs) if p.get_element_type() in RAW_TYPES]
@@ -233,52 +233,109 @@ class Compiled:
         return outputs
 
 
-class OpenVinoRep(BackendRep):
-    """A read model, compiled per input-shape signature on first use."""
+# Inputs that decide shapes or ranks (op -> input positions): OpenVINO's CPU plugin needs
+# those known, so where a graph input feeds one, the model is compiled with its value as
+# a constant (per value; models normally hold these as initializers anyway).
+SHAPE_ARGUMENTS = {
+    "Reshape": (1,), "Expand": (1,), "Tile": (1,), "ConstantOfShape": (0,), "Unsqueeze": (1,), "Squeeze": (1,),
+    "Slice": (1, 2, 3, 4), "Pad": (1, 3), "Split": (1,), "TopK": (1,), "OneHot": (1,), "Range": (0, 1, 2),
+    "Resize": (2, 3), "Upsample": (1,), "CenterCropPad": (1,), "Col2Im": (1, 2), "MaxUnpool": (2,),
+    "DFT": (1, 2), "STFT": (1, 3), "Dropout": (1, 2), "SplitToSequence": (1,),
+    **{op: (1,) for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+                           "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")},
+}
 
-    def __init__(self, model: ov.Model, device: str, config: dict, input_names: list[str], dtypes: list,
-                 opset: int | None):
-        self.model, self.device, self.config, self.opset = model, device, config, opset
-        self.input_names = input_names
-        self.dtypes = dtypes
+
+def shape_argument_inputs(model) -> list[str]:
+    """Graph inputs that top-level nodes take as shape arguments (``SHAPE_ARGUMENTS``)."""
+    names = set(graph_input_names(model))
+    found = {name for node in model.graph.node for k in SHAPE_ARGUMENTS.get(node.op_type, ())
+             if k < len(node.input) and (name := node.input[k]) in names}
+    return [n for n in graph_input_names(model) if n in found]
+
+
+def read_model(model, opset: int | None) -> ov.Model:
+    """``Core().read_model``; ops OpenVINO lacks but ONNX defines as functions are expanded and read again."""
+    try:
+        return core().read_model(model.SerializeToString())
+    except Exception as exc:  # the ONNX frontend raises RuntimeError / OpConversionFailure
+        ops = failing_ops(str(exc))
+        expanded = expand_functions(model, ops) if ops else None
+        if expanded is None:
+            raise translate_error(exc, opset) from exc
+    try:
+        return core().read_model(expanded.SerializeToString())
+    except Exception as exc:
+        raise translate_error(exc, opset) from exc
+
+
+def freeze(model, values: dict):
+    """``model`` with the graph inputs in ``values`` turned into initializers of those values."""
+    out = type(model)()
+    out.CopyFrom(model)
+    keep = [i for i in out.graph.input if i.name not in values]
+    del out.graph.input[:]
+    out.graph.input.extend(keep)
+    out.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), name) for name, v in values.items())
+    return out
+
+
+class OpenVinoRep(BackendRep):
+    """A model read once, compiled per input-shape signature (and shape-argument values) on first use."""
+
+    def __init__(self, model, device: str, config: dict, opset: int | None):
+        self.device, self.config, self.opset = device, config, opset
+        self.input_names = graph_input_names(model)
+        self.dtypes = output_dtypes(model)
         self.compiles = 0  # compile_model calls, for tests and benchmarks
         self._cache: dict = {}
-        # OpenVINO drops graph inputs nothing reads; their values are accepted and ignored.
-        params = {name for p in model.inputs for name in p.get_names()}
-        self._fed = [i for i, n in enumerate(input_names) if n in params]
-        self._all_fed = len(self._fed) == len(input_names)
-        self._static = all(p.get_partial_shape().is_static for p in model.inputs)
+        self._index = {n: i for i, n in enumerate(self.input_names)}
+        frozen = shape_argument_inputs(model)
+        self._frozen = [self._index[n] for n in frozen]
+        self._onnx = model if frozen else None  # read again per shape-argument values
+        self.model = None if frozen else read_model(model, opset)
+        self._static = self.model is not None and all(p.get_partial_shape().is_static for p in self.model.inputs)
         if self._static:  # fixed shapes: compile now, as onnxruntime builds its session in prepare
-            self._cache[None] = self._compile(model)
+            self._cache[None] = self._compile(self.model)
 
     def _compile(self, model: ov.Model) -> Compiled:
+        # OpenVINO drops graph inputs nothing reads (and frozen ones are constants): each
+        # compiled model feeds its own parameters, found by name.
+        feed = [self._index[p.get_any_name()] for p in model.inputs]
         try:
             compiled = core().compile_model(exact_f64(model), self.device, self.config)
         except Exception as exc:  # pybind RuntimeError with a multi-line message
             raise translate_error(exc, self.opset) from exc
         self.compiles += 1
-        return Compiled(compiled, self.dtypes)
+        return Compiled(compiled, self.dtypes, None if feed == list(range(len(self.input_names))) else feed)
 
     def compiled_for(self, arrays: list) -> Compiled:
-        """The compiled model for these inputs' shapes: each signature compiles once."""
+        """The compiled model for these inputs (all of them, in graph-input order): each signature compiles once."""
         if self._static:
             return self._cache[None]
         key = tuple(a.shape for a in arrays)
+        if self._frozen:
+            key += tuple((arrays[i].dtype.str, arrays[i].tobytes()) for i in self._frozen)
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) >= MAX_COMPILED:
                 del self._cache[next(iter(self._cache))]
-            model = self.model.clone()
+            if self._frozen:
+                model = read_model(freeze(self._onnx, {self.input_names[i]: arrays[i] for i in self._frozen}),
+                                   self.opset)
+            else:
+                model = self.model.clone()
             try:  # a concrete shape lets OpenVINO fold shapes and pick static kernels
-                model.reshape({p: ov.PartialShape(list(a.shape)) for p, a in zip(model.inputs, arrays)})
+                model.reshape({p: ov.PartialShape(list(arrays[self._index[p.get_any_name()]].shape))
+                               for p in model.inputs})
             except Exception:  # a graph whose shapes cannot be fixed runs dynamic
-                model = self.model
+                pass
             found = self._cache[key] = self._compile(model)
         return found
 
     def run(self, inputs, **kwargs):
-        """Outputs as a list in graph-output order. A list of ndarrays, all inputs fed, takes the short path."""
-        if type(inputs) is list and self._all_fed and len(inputs) == len(self.input_names) and \
+        """Outputs as a list in graph-output order. A list of ndarrays takes the short path."""
+        if type(inputs) is list and len(inputs) == len(self.input_names) and \
                 all(type(v) is np.ndarray for v in inputs):
             arrays = inputs
         else:
@@ -286,10 +343,10 @@ class OpenVinoRep(BackendRep):
             missing = [n for n in self.input_names if n not in feeds]
             if missing:
                 raise UsageError(f"missing input(s) {missing}; the model takes {self.input_names}")
-            arrays = [np.asarray(feeds[self.input_names[i]]) for i in self._fed]
+            arrays = [np.asarray(feeds[n]) for n in self.input_names]
         compiled = self.compiled_for(arrays)
         try:
-            return compiled.infer(arrays)
+            return compiled.infer(arrays if compiled.feed is None else [arrays[i] for i in compiled.feed])
         except Exception as exc:  # OpenVINO's run-time checks: one line, not its source locations
             raise RuntimeError(f"OpenVINO {VERSION}: {first_line(str(exc))}") from exc
 
@@ -307,17 +364,4 @@ class OpenVinoBackend(HubBackend):
     @classmethod
     def prepare_rep(cls, model, device, **options):
         config = compile_config(device, options)
-        opset = model_opset(model)
-        try:
-            ov_model = core().read_model(model.SerializeToString())
-        except Exception as exc:  # the ONNX frontend raises RuntimeError / OpConversionFailure
-            # ops OpenVINO lacks but ONNX defines as functions of others: expanded, and read again
-            ops = failing_ops(str(exc))
-            expanded = expand_functions(model, ops) if ops else None
-            if expanded is None:
-                raise translate_error(exc, opset) from exc
-            try:
-                ov_model = core().read_model(expanded.SerializeToString())
-            except Exception as exc2:
-                raise translate_error(exc2, opset) from exc2
-        return OpenVinoRep(ov_model, DEVICES[device], config, graph_input_names(model), output_dtypes(model), opset)
+        return OpenVinoRep(model, DEVICES[device], config, model_opset(model))
