@@ -45,7 +45,7 @@ def available_devices() -> list[str]:
     return [name for name, ov_name in DEVICES.items() if ov_name in found]
 
 
-def compile_config(device: str, options: dict) -> dict:
+def compile_config(options: dict) -> dict:
     """The ``compile_model`` properties for ``prepare`` options.
 
     Precision is exact by default: OpenVINO otherwise computes f32 models in bf16 on CPUs
@@ -363,5 +363,5 @@ class OpenVinoBackend(HubBackend):
 
     @classmethod
     def prepare_rep(cls, model, device, **options):
-        config = compile_config(device, options)
+        config = compile_config(options)
         return OpenVinoRep(model, DEVICES[device], config, model_opset(model))
