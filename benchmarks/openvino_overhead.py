@@ -8,7 +8,8 @@ median ratio <= 1.05 at batch 1 and 8, for tiny_cnn (the example model) and ligh
 (shipped with onnx, its batch made dynamic here).
 
 Side by side: light_resnet50 through onnxhub on OpenVINO (f32, the default precision) and on
-ONNX Runtime's CPU provider, both with their default thread pools, batch 1 and 8. The ratio
+ONNX Runtime's CPU provider, both with their default thread pools, batch 1 and 8, each timed
+in a block of runs (``blocks``). The ratio
 is ONNX Runtime's time over OpenVINO's (above 1: OpenVINO is faster). The light weights make
 both outputs nearly uniform, so their max difference only shows that the two agree in shape.
 """
@@ -67,6 +68,25 @@ def interleaved(a, b, rounds: int) -> tuple[float, float]:
     return statistics.median(ta), statistics.median(tb)
 
 
+def blocks(a, b, rounds: int) -> tuple[float, float]:
+    """Median seconds of ``a()`` and ``b()``, each run ``rounds`` times in a block after a warm-up.
+
+    Two runtimes are timed in blocks, not in turn: ONNX Runtime's threads spin for a while
+    after each run, and would take the CPU from OpenVINO's next run.
+    """
+    out = []
+    for f in (a, b):
+        for _ in range(3):
+            f()
+        times = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t)
+        out.append(statistics.median(times))
+    return out[0], out[1]
+
+
 def overhead(name: str, model: onnx.ModelProto, batch: int, rounds: int, target: float = 1.05) -> float:
     rep = onnxhub.get_backend("openvino").prepare(model, "cpu")
     x = inputs(model, batch)
@@ -88,7 +108,7 @@ def side_by_side(name: str, model: onnx.ModelProto, batch: int, rounds: int) -> 
     ort_rep = onnxhub.get_backend("onnxruntime").prepare(model, "cpu")
     got, want = ov_rep.run([x])[0], ort_rep.run([x])[0]
     diff = float(np.max(np.abs(got - want)))
-    t_ov, t_ort = interleaved(lambda: ov_rep.run([x]), lambda: ort_rep.run([x]), rounds)
+    t_ov, t_ort = blocks(lambda: ov_rep.run([x]), lambda: ort_rep.run([x]), rounds)
     print(f"  {name:28s} openvino {1e3 * t_ov:8.2f} ms   onnxruntime {1e3 * t_ort:8.2f} ms   "
           f"onnxruntime/openvino {t_ort / t_ov:.2f}   max |diff| {diff:.2e}")
     return t_ort / t_ov
