@@ -561,7 +561,7 @@ CONTRADICTIONS = ("TypeInferenceError", "inconsistent type", "Inferred shape and
                   "Inferred elem type differs")
 
 
-def check_types(model) -> None:
+def check_types(model, where: str = "") -> None:
     """Refuse a model whose own declarations ONNX's inference contradicts: ``Add(float, int32)``, a
     float Relu declared int8, an output declared ``[2, 4, 6]`` that the graph makes 50 M wide. A
     framework would run them, converting silently or computing gigabytes before the mismatch
@@ -569,7 +569,7 @@ def check_types(model) -> None:
     (test_mvn) whose function body strict inference rejects."""
     contradiction = shape_contradiction(inference_probe(model))
     if contradiction and any(c in contradiction for c in CONTRADICTIONS):
-        raise InvalidModel(f"model fails ONNX type and shape inference: {contradiction}")
+        raise InvalidModel(f"{where + ': ' if where else ''}model fails ONNX type and shape inference: {contradiction}")
 
 
 def inference_probe(model, weights=None):

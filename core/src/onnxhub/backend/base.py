@@ -157,7 +157,7 @@ class HubBackend(Backend):
         if cls.type_check:
             from ..modelio import check_types
 
-            check_types(model)  # a graph contradicting its own types or shapes is refused before it runs
+            check_types(model, f"backend {cls.name!r}")  # a graph contradicting itself is refused before it runs
         return cls.prepare_rep(model, device, **options)
 
     @classmethod

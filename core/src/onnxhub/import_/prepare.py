@@ -58,7 +58,7 @@ def prepare_model(model: ModelProto, *, min_opset: int, max_opset: int, input_sh
     if model.functions:
         model = onnx.inliner.inline_local_functions(model)
     check_domains(model, domains, where)
-    check_types(model)  # a framework would take a mistyped graph and convert silently
+    check_types(model, where)  # a framework would take a mistyped graph and convert silently
     converted = to_opset_window(model, min_opset, max_opset, where)
     if converted is caller:  # steps 3-4 edit in place: never the caller's proto
         converted = ModelProto()
