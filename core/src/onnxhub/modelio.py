@@ -541,6 +541,8 @@ def check_exported(model, weights=None, input_shapes=None) -> None:
     """
     from .errors import UsageError
 
+    if input_shapes and not isinstance(input_shapes, dict):  # a Python caller may pass the CLI's ["x=1,4"]
+        input_shapes = {str(item).partition("=")[0]: item for item in input_shapes}
     probe = inference_probe(model, weights)
     check_model(probe if weights is not None else model)  # the full model: its tensors' data is checked too
     src = model.graph

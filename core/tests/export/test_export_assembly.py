@@ -189,3 +189,10 @@ def test_with_initializers_keeps_a_scalar_weight_0_d():
                                [onnx.helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
     model = with_initializers(onnx.helper.make_model(g), [("k", np.array(2.5, np.float32))])
     assert list(model.graph.initializer[0].dims) == []
+
+
+def test_check_exported_takes_the_clis_list_form_of_input_shapes():
+    # export_model(input_shapes=["data=1,3,224,224"]) was refused as naming "data=1,3,224,224"
+    check_exported(_gemm_model([2, 4]), input_shapes=["x=2,4"])
+    with pytest.raises(UsageError, match=r"--input-shape names nosuch,"):
+        check_exported(_gemm_model([2, 4]), input_shapes=["x=2,4", "nosuch=1"])
