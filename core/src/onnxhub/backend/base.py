@@ -184,5 +184,18 @@ def _model_proto(model) -> onnx.ModelProto:
     raise UsageError(f"prepare() takes an onnx.ModelProto, bytes or a path, not {type(model).__name__}")
 
 
-__all__ = ["HubBackend", "BackendRep", "bind_inputs", "check_domains", "check_versions", "graph_input_names",
+def pack_low_bits(array: np.ndarray, bits: int) -> np.ndarray:
+    """The 1-D ``uint8`` bytes of a sub-byte ml_dtypes array (int4, uint4, float4...), packed as ONNX
+    Runtime and OpenVINO hold them: ``8 // bits`` elements per byte, low bits first. ml_dtypes keeps
+    one element per byte, the value in its low ``bits``."""
+    per = 8 // bits
+    flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8) & np.uint8((1 << bits) - 1)
+    flat = np.concatenate([flat, np.zeros(-flat.size % per, np.uint8)])
+    packed = np.zeros(flat.size // per, np.uint8)
+    for i in range(per):
+        packed |= flat[i::per] << np.uint8(bits * i)
+    return packed
+
+
+__all__ = ["HubBackend", "BackendRep", "bind_inputs", "check_domains", "check_versions", "graph_input_names", "pack_low_bits",
            "model_opset", "normalize_device"]

@@ -11,7 +11,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 from onnx.backend.base import BackendRep
 
-from onnxhub.backend.base import HubBackend, bind_inputs, normalize_device
+from onnxhub.backend.base import HubBackend, bind_inputs, normalize_device, pack_low_bits
 from onnxhub.errors import UnsupportedModel, UnsupportedOperator, UsageError
 
 # Device -> providers in order of preference; CPU is always the fallback.
@@ -113,12 +113,7 @@ def to_ortvalue(array: np.ndarray, elem: int, bits: int) -> ort.OrtValue:
     if bits >= 8:
         return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(array.view(np.uint16 if bits == 16 else np.uint8),
                                                                elem)
-    per = 8 // bits
-    flat = array.reshape(-1).view(np.uint8) & np.uint8((1 << bits) - 1)
-    flat = np.concatenate([flat, np.zeros(-flat.size % per, np.uint8)])
-    packed = np.zeros(flat.size // per, np.uint8)
-    for i in range(per):
-        packed |= flat[i::per] << np.uint8(bits * i)
+    packed = pack_low_bits(array, bits)
     buffer = np.zeros(array.shape, np.uint8)
     buffer.reshape(-1)[:packed.size] = packed
     return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(buffer, elem)

@@ -10,7 +10,7 @@ import openvino as ov
 from onnx import TensorProto, helper, numpy_helper
 from onnx.backend.base import BackendRep
 
-from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names, model_opset, normalize_device
+from onnxhub.backend.base import HubBackend, bind_inputs, graph_input_names, model_opset, normalize_device, pack_low_bits
 from onnxhub.errors import UnsupportedModel, UnsupportedOperator, UsageError
 
 from .expand import expand_functions
@@ -152,13 +152,7 @@ def to_tensor(array: np.ndarray, ov_type: ov.Type, bits: int) -> ov.Tensor:
     array = np.ascontiguousarray(array) if array.ndim else array.reshape(())
     if bits >= 8:
         return ov.Tensor(array.view(np.uint16 if bits == 16 else np.uint8), list(array.shape), ov_type)
-    per = 8 // bits
-    flat = array.reshape(-1).view(np.uint8) & np.uint8((1 << bits) - 1)
-    flat = np.concatenate([flat, np.zeros(-flat.size % per, np.uint8)])
-    packed = np.zeros(flat.size // per, np.uint8)
-    for i in range(per):
-        packed |= flat[i::per] << np.uint8(bits * i)
-    return ov.Tensor(packed, list(array.shape), ov_type)
+    return ov.Tensor(pack_low_bits(array, bits), list(array.shape), ov_type)
 
 
 def from_raw(data: np.ndarray, shape, dtype: np.dtype, bits: int) -> np.ndarray:
